@@ -1,0 +1,7 @@
+"""nngraph: computation graphs with the forward value over every edge and the gradient under it."""
+__version__ = "0.1.0"
+
+from .api import Trace, trace
+from .trace.value import Var, fn, var
+
+__all__ = ["Trace", "trace", "var", "fn", "Var", "__version__"]

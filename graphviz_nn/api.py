@@ -1,0 +1,57 @@
+"""The Python API a notebook user reaches for: `trace("x**2+x*y", x=1, y=2)` and `var("x", 1.0)`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import engine, explain, report
+from .graph import DEFAULT_MAX_NODES, Graph, GraphBuilder
+from .trace.expr import MAX_LENGTH, trace_expression
+from .trace.value import Var, trace_value
+
+
+@dataclass
+class Trace:
+    """A traced and run graph: its value, every gradient, the steps, and how to show them."""
+    graph: Graph
+    steps: list = field(default_factory=list)
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.graph[self.graph.output]["value"]
+
+    @property
+    def grad(self) -> dict[str, np.ndarray]:
+        return {self.graph.label(n): self.graph[n]["grad"] for n in self.graph.variables()}
+
+    def explain(self, variable: str) -> str:
+        return "\n".join(explain.explain_paths(self.graph, variable))
+
+    def diagnostics(self) -> list:
+        return explain.diagnostics(self.graph)
+
+    def to_dict(self) -> dict:
+        return report.document(self.graph.source, self.graph.kind, [report.graph_pass(self.graph)])
+
+    def to_json(self) -> str:
+        return report.dumps(self.to_dict())
+
+    def table(self) -> str:
+        return "\n".join(report.node_table(self.graph))
+
+
+def build(source, values: dict, *, expand=False, keep_constants=False,
+          max_nodes=DEFAULT_MAX_NODES, max_length=MAX_LENGTH) -> Graph:
+    builder = GraphBuilder(keep_constants=keep_constants, expand=expand, max_nodes=max_nodes)
+    if isinstance(source, Var):
+        return trace_value(source, builder)
+    values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    return trace_expression(source, values, builder, max_length)
+
+
+def trace(source, *, expand=False, keep_constants=False, seed=None,
+          max_nodes=DEFAULT_MAX_NODES, **values) -> Trace:
+    """Trace an expression string (values as keywords) or a Var, then run forward and backward."""
+    graph = build(source, values, expand=expand, keep_constants=keep_constants, max_nodes=max_nodes)
+    return Trace(graph, engine.run(graph, seed))

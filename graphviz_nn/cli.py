@@ -1,0 +1,168 @@
+"""The `nngraph` command: parse options, call the library, print. Thin on purpose."""
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+
+import click
+
+from . import __version__, engine, explain, report
+from .errors import UserError
+from .graph import DEFAULT_MAX_NODES
+from .gradcheck import DEFAULT_TOLERANCE, check_gradients
+from .numfmt import fmt_number, fmt_value, number_style
+from .trace.expr import MAX_LENGTH
+from .trace.values import parse_assignments, parse_number_or_matrix
+
+OK, NUMERIC_TROUBLE = 0, 1
+
+EXAMPLES = """
+\b
+Examples:
+  nngraph "x**2+x*y+(x+y)**2" --at x=1,y=2
+  nngraph "(x+y)*z" --at x=-2,y=5,z=-4 --explain x --check
+  nngraph "sigmoid(w0*x0+w1*x1+w2)" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3 --expand
+  nngraph "relu(X@W1)@W2" --at "X=[[1,2],[-1,2]]" --at "W1=[[1,-1],[0.5,0]]" --at "W2=[[0.5],[1]]"
+  nngraph "x**2+x*y" --at x=1,y=2 --json
+
+\b
+Exit status: 0 ok; 1 a gradient check failed or a value or gradient is nan/inf;
+2 bad input; 3 Graphviz missing or failing.
+"""
+
+
+@dataclass
+class Options:
+    source: str
+    at: tuple
+    json: bool
+    render: bool
+    explain: tuple
+    check: bool
+    tolerance: float
+    seed: str | None
+    expand: bool
+    const_nodes: bool
+    precision: int
+    fractions: bool
+    output: str | None
+    max_nodes: int
+    max_length: int
+    debug: bool
+
+
+@click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
+                                                  "max_content_width": 100})
+@click.argument("source")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE,…",
+              help='Values of the inputs: --at x=1,y=2; matrices as --at "X=[[1,2],[-1,2]]". Repeatable.')
+@click.option("--json", "json_", is_flag=True, help="Print the JSON document (DESIGN.md) instead of the table.")
+@click.option("--no-render", is_flag=True, help="Print the numbers only; write no pictures.")
+@click.option("--explain", multiple=True, metavar="NAME",
+              help="Spell out ∂out/∂NAME as the sum over all paths of products of local derivatives.")
+@click.option("--check", is_flag=True, help="Compare every gradient with central finite differences; exit 1 on a mismatch.")
+@click.option("--tol", "tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
+              help="Largest relative error --check accepts.")
+@click.option("--seed", metavar="VALUE", help="Upstream gradient at the output (default 1, or ones for arrays).")
+@click.option("--expand", is_flag=True, help="Break composite gates into primitives: σ → *−1, exp, +1, 1/x.")
+@click.option("--const-nodes", is_flag=True, help="Draw literal constants as nodes instead of gate parameters.")
+@click.option("--precision", type=click.IntRange(1, 17), default=4, show_default=True,
+              help="Significant digits of the numbers shown.")
+@click.option("--fractions", is_flag=True, help="Show exact small fractions as fractions (1/32).")
+@click.option("-o", "--output", metavar="DIR", help="Output folder (default outputs/<name>).")
+@click.option("--max-nodes", type=click.IntRange(1), default=DEFAULT_MAX_NODES, show_default=True,
+              help="Refuse graphs with more nodes than this.")
+@click.option("--max-length", type=click.IntRange(1), default=MAX_LENGTH, show_default=True,
+              help="Refuse expressions longer than this many characters.")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.version_option(__version__, prog_name="nngraph")
+def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
+            precision, fractions, output, max_nodes, max_length, debug):
+    """Draw the computation graph of SOURCE with the forward value over every edge and the
+    gradient under it, step by step.
+
+    SOURCE is an expression in Python syntax: numbers, names, + - * / ** @, parentheses and
+    calls of exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, step, max, min, sum, mean,
+    softmax. It is parsed, never run.
+    """
+    options = Options(source, at, json_, not no_render, explain, check, tolerance, seed, expand,
+                      const_nodes, precision, fractions, output, max_nodes, max_length, debug)
+    with number_style(precision, fractions):
+        sys.exit(run(options))
+
+
+def run(options: Options) -> int:
+    from .api import build
+    values = {}
+    for text in options.at:
+        values.update(parse_assignments(text))
+    seed = parse_number_or_matrix(options.seed, "--seed") if options.seed else None
+    graph = build(options.source, values, expand=options.expand, keep_constants=options.const_nodes,
+                  max_nodes=options.max_nodes, max_length=options.max_length)
+    engine.run(graph, seed)
+    if options.json:
+        click.echo(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
+        return status_of(graph, [], options)
+    echo_lines(report.node_table(graph) + [""] + report.gradient_lines(graph))
+    for name in options.explain:
+        echo_lines([""] + explain.explain_paths(graph, name))
+    failed = echo_check(graph, options) if options.check else []
+    return status_of(graph, failed, options)
+
+
+def echo_lines(lines) -> None:
+    click.echo("\n".join(lines))
+
+
+def echo_check(graph, options: Options) -> list:
+    results = check_gradients(graph)
+    click.echo("\ngradient check (central finite differences):")
+    for r in results:
+        verdict = "ok" if r.relative_error <= options.tolerance else "MISMATCH"
+        click.echo(f"  ∂/∂{r.variable}: analytic {fmt_value(r.analytic)}, numeric {fmt_value(r.numeric)}, "
+                   f"relative error {r.relative_error:.2e}  {verdict}")
+    worst = max((r.relative_error for r in results), default=0.0)
+    click.echo(f"  max relative error {worst:.2e} (tolerance {options.tolerance:g})")
+    return [r for r in results if not r.relative_error <= options.tolerance]
+
+
+def status_of(graph, failed_checks: list, options: Options) -> int:
+    found = explain.diagnostics(graph)
+    for d in found:
+        click.echo(f"warning: {d.message}", err=True)
+    numeric = any(d.kind in ("nan", "inf") for d in found)
+    return NUMERIC_TROUBLE if failed_checks or numeric else OK
+
+
+def main(argv=None) -> int:
+    """Entry point: every error a user can cause becomes one `error:` line and an exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        command.main(args=argv, prog_name="nngraph", standalone_mode=False)
+        return OK
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else OK
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo("\n".join(exc.lines()), err=True)
+        return exc.status
+    except click.exceptions.Abort:
+        click.echo("error: interrupted", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo("hint: nngraph --help lists the options, with examples", err=True)
+        return 2
+    except Exception as exc:    # a bug of ours, not the user's: still no traceback unless asked
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: internal error (a bug in nngraph, please report it): "
+                   f"{type(exc).__name__}: {exc}", err=True)
+        return 1
+
+
+def entry_point() -> None:
+    sys.exit(main())

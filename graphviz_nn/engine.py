@@ -1,0 +1,129 @@
+"""Forward and backward passes over a Graph, each producing the Step records frames are made of."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import explain
+from .errors import UserError
+from .graph import OP, Graph
+from .ops import OPS
+
+FORWARD, BACKWARD, UPDATE = "forward", "backward", "update"
+
+
+@dataclass(frozen=True)
+class Step:
+    phase: str                      # forward | backward | update
+    kind: str                       # inputs | gate | seed | copy | update
+    nodes: tuple[str, ...]          # nodes whose value (forward) or gradient (backward) is now known
+    edges: tuple[tuple[str, str, int], ...]   # edges whose value or gradient label is now known
+    caption: str
+
+
+class EvaluationError(UserError):
+    """A gate could not be evaluated (e.g. mismatched shapes); names the node and its source."""
+
+
+def forward(graph: Graph) -> list[Step]:
+    leaves = graph.leaves()
+    for n in leaves:
+        set_value(graph, n, graph[n]["value"])
+    steps = [Step(FORWARD, "inputs", tuple(leaves), out_edges(graph, leaves),
+                  explain.inputs_caption(graph, leaves))]
+    with np.errstate(all="ignore"):
+        for n in graph.gates():
+            node = graph[n]
+            xs = [graph[u]["value"] for u in graph.args[n]]
+            try:
+                value = OPS[node["op"]].forward(xs, node["p"])
+            except (ValueError, TypeError) as exc:
+                raise EvaluationError(f"cannot compute {node['text']}: {exc}",
+                                      graph.source or None, node["span"]) from None
+            set_value(graph, n, value)
+            steps.append(Step(FORWARD, "gate", (n,), out_edges(graph, [n]),
+                              explain.forward_caption(graph, n)))
+    return steps
+
+
+def set_value(graph: Graph, n: str, value) -> None:
+    value = np.asarray(value, dtype=float)
+    graph[n]["value"], graph[n]["shape"] = value, value.shape
+    for edge in graph.out_edges(n):
+        graph.edge(*edge)["value"] = value
+
+
+def out_edges(graph: Graph, nodes) -> tuple:
+    return tuple(e for n in nodes for e in graph.out_edges(n))
+
+
+def backward(graph: Graph, seed=None) -> list[Step]:
+    """Reverse-mode pass from `seed` (ones by default) at the output; grads land on every edge."""
+    steps = []
+    with np.errstate(all="ignore"):
+        for n in reversed(graph.order):
+            if n == graph.output:
+                graph[n]["grad"] = seed_gradient(graph, seed)
+                steps.append(Step(BACKWARD, "seed", (n,), (), explain.seed_caption(graph)))
+            else:
+                graph[n]["grad"] = sum_contributions(graph, n)
+                if len(graph.users[n]) > 1:
+                    steps.append(Step(BACKWARD, "copy", (n,), (), explain.copy_caption(graph, n)))
+            if graph[n]["kind"] == OP:
+                push_back(graph, n)
+                steps.append(Step(BACKWARD, "gate", tuple(graph.args[n]), tuple(graph.in_edges(n)),
+                                  explain.backward_caption(graph, n)))
+    return steps
+
+
+def seed_gradient(graph: Graph, seed) -> np.ndarray:
+    value = graph[graph.output]["value"]
+    if seed is None:
+        return np.ones_like(value)
+    try:
+        return np.broadcast_to(np.asarray(seed, dtype=float), value.shape).copy()
+    except ValueError:
+        raise UserError(f"the seed gradient has shape {np.shape(seed)}, "
+                        f"but the output has shape {value.shape}") from None
+
+
+def sum_contributions(graph: Graph, n: str) -> np.ndarray:
+    """The copy gate: a node used k times sums the k gradients its out-edges carry."""
+    grads = [graph.edge(*e)["grad"] for e in graph.out_edges(n)]
+    total = grads[0]
+    for g in grads[1:]:
+        total = total + g
+    return np.asarray(total, dtype=float)
+
+
+def push_back(graph: Graph, n: str) -> None:
+    """Apply the gate's rule: each in-edge gets its share of the node's gradient."""
+    node = graph[n]
+    op = OPS[node["op"]]
+    xs = [graph[u]["value"] for u in graph.args[n]]
+    if node["value"].ndim == 0 and all(x.ndim == 0 for x in xs):
+        # scalar gate: the VJP of 1 is the local derivative, shown on the edge
+        locals_ = [np.asarray(d, dtype=float) for d in op.vjp(np.float64(1.0), node["value"], xs, node["p"])]
+        grads = [node["grad"] * d for d in locals_]
+    else:
+        locals_, grads = [None] * len(xs), op.vjp(node["grad"], node["value"], xs, node["p"])
+    for edge, g, local in zip(graph.in_edges(n), grads, locals_):
+        attrs = graph.edge(*edge)
+        attrs["grad"] = np.asarray(g, dtype=float)
+        if local is not None:
+            attrs["local"] = local
+
+
+def evaluate(graph: Graph, leaf_values: dict) -> np.ndarray:
+    """The output for other leaf values, without touching the graph (finite differences use it)."""
+    values = {n: graph[n]["value"] for n in graph.leaves()} | leaf_values
+    with np.errstate(all="ignore"):
+        for n in graph.gates():
+            node = graph[n]
+            values[n] = np.asarray(OPS[node["op"]].forward([values[u] for u in graph.args[n]], node["p"]))
+    return values[graph.output]
+
+
+def run(graph: Graph, seed=None) -> list[Step]:
+    return forward(graph) + backward(graph, seed)

@@ -1,0 +1,69 @@
+"""What a run reports: the JSON document of DESIGN.md and the terminal's node table."""
+from __future__ import annotations
+
+import json
+
+from .graph import OP, Graph
+from .numfmt import fmt_value, to_json
+from .ops import OPS
+
+
+def graph_pass(graph: Graph, **extra) -> dict:
+    """One pass of the JSON document: every node and edge with its value and gradient."""
+    nodes = [{"id": n, "label": graph.label(n), "kind": graph[n]["kind"], "op": graph[n]["op"],
+              "text": graph[n]["text"], "value": maybe(graph[n]["value"]),
+              "grad": maybe(graph[n]["grad"]), "shape": list(graph[n]["shape"] or ())}
+             for n in graph.order]
+    edges = [{"source": u, "target": v, "arg": k, "value": maybe(graph.edge(u, v, k)["value"]),
+              "grad": maybe(graph.edge(u, v, k)["grad"])}
+             for v in graph.order for u, _, k in graph.in_edges(v)]
+    result = {"nodes": nodes, "edges": edges, "output": maybe(graph[graph.output]["value"]),
+              "gradients": gradients(graph)}
+    result.update(extra)
+    return result
+
+
+def maybe(value):
+    return None if value is None else to_json(value)
+
+
+def gradients(graph: Graph) -> dict:
+    return {n: maybe(graph[n]["grad"]) for n in graph.variables()}
+
+
+def document(source: str, kind: str, passes: list[dict]) -> dict:
+    return {"source": source, "kind": kind, "steps": passes}
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
+
+
+def operation(graph: Graph, n: str) -> str:
+    node = graph[n]
+    if node["kind"] != OP:
+        return node["kind"]
+    return OPS[node["op"]].text([graph.label(u) for u in graph.args[n]], node["p"])
+
+
+def node_table(graph: Graph) -> list[str]:
+    """Every node: `c = x + y`, its value, its gradient, and the source text it computes."""
+    out = graph.label(graph.output)
+    rows = [(f"{graph.label(n)} = {operation(graph, n)}", fmt_value(graph[n]["value"]),
+             fmt_value(graph[n]["grad"]) if graph[n]["grad"] is not None else "",
+             graph[n]["text"] if graph[n]["kind"] == OP else "")
+            for n in graph.order if graph[n]["kind"] != "const"]
+    header = ("node", "value", f"∂{out}/∂node", "source")
+    widths = [min(40, max(len(r[i]) for r in rows + [header])) for i in range(3)]
+    return [format_row(r, widths) for r in [header] + rows]
+
+
+def format_row(row, widths) -> str:
+    cells = [cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]
+    return "  ".join(cells).rstrip()
+
+
+def gradient_lines(graph: Graph) -> list[str]:
+    out = graph.label(graph.output)
+    return [f"{out} = {fmt_value(graph[graph.output]['value'])}"] + [
+        f"∂{out}/∂{graph.label(n)} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]

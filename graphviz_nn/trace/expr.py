@@ -1,0 +1,184 @@
+"""The expression front end: Python syntax parsed with `ast` against a whitelist, never evaluated."""
+from __future__ import annotations
+
+import ast
+import contextlib
+import sys
+
+import numpy as np
+
+from ..errors import UserError
+from ..graph import Graph, GraphBuilder, Literal
+from ..ops import FUNCTIONS, OPS
+
+MAX_LENGTH = 100_000          # characters; the deepest possible nesting follows from it
+BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+          ast.Pow: "pow", ast.MatMult: "matmul"}
+ALLOWED = ("numbers, variable names, + - * / ** @, unary -, parentheses and calls of "
+           + ", ".join(FUNCTIONS))
+REFUSED = {
+    ast.Attribute: "attribute access (.name)", ast.Subscript: "indexing ([...])",
+    ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
+    ast.NamedExpr: "assignment (:=)", ast.Starred: "starred arguments (*args)",
+    ast.Compare: "comparison", ast.BoolOp: "and/or", ast.IfExp: "if/else",
+    ast.JoinedStr: "an f-string", ast.List: "a list literal (give matrices with --at)",
+    ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set", ast.Await: "await",
+    ast.Yield: "yield", ast.YieldFrom: "yield",
+}
+
+
+OPERATORS = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
+             ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~"}
+
+
+def parse_expression(source: str, max_length: int = MAX_LENGTH) -> ast.Expression:
+    if len(source) > max_length:
+        raise UserError(f"the expression is {len(source):,} characters long; the limit is {max_length:,}",
+                        hint="raise it with --max-length")
+    if not source.strip():
+        raise UserError("the expression is empty", hint=f"write a formula using {ALLOWED}")
+    try:
+        with deep_recursion():
+            return ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise syntax_error(source, exc) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        raise UserError(f"the expression is too deeply nested or too large to parse ({exc})") from None
+
+
+@contextlib.contextmanager
+def deep_recursion(limit: int = 20_000 + MAX_LENGTH // 2):
+    """Long sums build deep left-leaning trees; CPython's parser needs room for them."""
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(saved, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(saved)
+
+
+def syntax_error(source: str, exc: SyntaxError) -> UserError:
+    message = (exc.msg or "invalid syntax").split(" (")[0]
+    start = char_index(source, exc.lineno or 1, (exc.offset or 1) - 1, chars=True)
+    end = start + 1
+    if exc.end_offset and exc.end_lineno == exc.lineno and exc.end_offset > exc.offset:
+        end = start + exc.end_offset - exc.offset
+    return UserError(f"cannot parse the expression: {message}", source, (start, end),
+                     hint=f"allowed: {ALLOWED}")
+
+
+def char_index(source: str, lineno: int, col: int, chars: bool = False) -> int:
+    """Absolute character index of (line, column); ast columns count UTF-8 bytes."""
+    lines = source.splitlines(keepends=True) or [""]
+    line = lines[min(lineno, len(lines)) - 1]
+    before = sum(len(x) for x in lines[:lineno - 1])
+    if chars:
+        return before + max(col, 0)
+    return before + len(line.encode()[:col].decode(errors="ignore"))
+
+
+class ExpressionTracer:
+    """Walks the whitelisted AST bottom-up (no recursion: long inputs nest deeply)."""
+
+    def __init__(self, source: str, values: dict, builder: GraphBuilder):
+        self.source, self.values, self.builder = source, values, builder
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        start = char_index(self.source, node.lineno, node.col_offset)
+        end = char_index(self.source, node.end_lineno, node.end_col_offset)
+        return start, end
+
+    def refuse(self, node: ast.AST, what: str, hint: str | None = None) -> UserError:
+        return UserError(f"{what} is not allowed here", self.source, self.span(node),
+                         hint=hint or f"allowed: {ALLOWED}")
+
+    def trace(self, tree: ast.Expression):
+        results: dict[int, object] = {}
+        stack = [(tree.body, False)]
+        while stack:
+            node, ready = stack.pop()
+            if ready:
+                results[id(node)] = self.visit(node, [results.pop(id(c)) for c in self.children(node)])
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(self.children(node)))
+        return results[id(tree.body)]
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return [node.operand]
+        if isinstance(node, ast.Call):
+            self.check_call(node)
+            return list(node.args)
+        if isinstance(node, (ast.Constant, ast.Name)):
+            return []
+        raise self.refuse(node, self.describe(node))
+
+    def describe(self, node: ast.AST) -> str:
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            return f"the operator {OPERATORS.get(type(node.op), type(node.op).__name__)}"
+        return REFUSED.get(type(node), type(node).__name__)
+
+    def check_call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            what = f"calling {ast.unparse(node.func)}" if len(ast.unparse(node.func)) < 40 else "this call"
+            raise self.refuse(node.func, what, hint="functions: " + ", ".join(FUNCTIONS))
+        if node.keywords:
+            raise self.refuse(node.keywords[0].value, "a keyword argument",
+                              hint=f"{node.func.id} takes positional arguments only")
+        arity = OPS[node.func.id].arity
+        if not node.args or (arity is not None and len(node.args) != arity):
+            wanted = "one argument" if arity == 1 else "at least one argument"
+            raise UserError(f"{node.func.id} takes {wanted}, got {len(node.args)}",
+                            self.source, self.span(node))
+
+    def visit(self, node: ast.AST, args: list):
+        span = self.span(node)
+        text = self.source[span[0]:span[1]]
+        if isinstance(node, ast.Constant):
+            return self.literal(node, text)
+        if isinstance(node, ast.Name):
+            return self.variable(node)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.UAdd):
+                return args[0]
+            if isinstance(args[0], Literal):
+                return Literal(-args[0].value, text)
+            return self.builder.apply("scale", args, -1.0, text=text, span=span)
+        op = BINARY[type(node.op)] if isinstance(node, ast.BinOp) else node.func.id
+        return self.builder.apply(op, args, text=text, span=span)
+
+    def literal(self, node: ast.Constant, text: str) -> Literal:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.refuse(node, "a string" if isinstance(value, (str, bytes)) else repr(type(value).__name__),
+                              hint="only real numbers are constants")
+        try:
+            return self.builder.literal(float(value), text)
+        except OverflowError:
+            raise UserError("this number is too large for a float", self.source, self.span(node)) from None
+
+    def variable(self, node: ast.Name) -> int:
+        name = node.id
+        if name.startswith("__"):
+            raise self.refuse(node, f"the name {name}")
+        if name in FUNCTIONS:
+            raise UserError(f"{name} is a function: call it, as in {name}(x)", self.source, self.span(node))
+        if name not in self.values:
+            raise UserError(f"no value for {name}", self.source, self.span(node),
+                            hint=f"give it with --at {name}=…")
+        return self.builder.variable(name, self.values[name])
+
+
+def trace_expression(source: str, values: dict, builder: GraphBuilder,
+                     max_length: int = MAX_LENGTH) -> Graph:
+    tree = parse_expression(source, max_length)
+    result = ExpressionTracer(source, values, builder).trace(tree)
+    unused = sorted(set(values) - set(builder.by_name))
+    if unused:
+        raise UserError(f"{', '.join(unused)} given a value but not used in the expression",
+                        source, (0, len(source)))
+    return builder.finish(result, source, "expression")

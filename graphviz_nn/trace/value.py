@@ -1,0 +1,84 @@
+"""The operator-overloading front end: `x = var("x", 1.0); f = x**2 + x*y` records gates, micrograd style."""
+from __future__ import annotations
+
+from itertools import count
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..graph import PARAM, Graph, GraphBuilder, Literal
+from ..ops import FUNCTIONS
+
+_created = count()
+
+
+class Var:
+    """A node of an expression being written in Python; `graphviz_nn.trace(f)` turns it into a Graph."""
+    __array_priority__ = 1000        # numpy scalars on the left defer to our operators
+
+    def __init__(self, op=None, args=(), p=None, name=None, value=None, kind="input"):
+        self.op, self.args, self.p, self.name, self.kind = op, tuple(args), p, name, kind
+        self.value = None if value is None else np.asarray(value, dtype=float)
+        self.index = next(_created)     # creation order stands in for source position
+
+    def _apply(self, op, *args):
+        return Var(op, args)
+
+    __add__ = lambda self, o: self._apply("add", self, o)
+    __radd__ = lambda self, o: self._apply("add", o, self)
+    __sub__ = lambda self, o: self._apply("sub", self, o)
+    __rsub__ = lambda self, o: self._apply("sub", o, self)
+    __mul__ = lambda self, o: self._apply("mul", self, o)
+    __rmul__ = lambda self, o: self._apply("mul", o, self)
+    __truediv__ = lambda self, o: self._apply("div", self, o)
+    __rtruediv__ = lambda self, o: self._apply("div", o, self)
+    __pow__ = lambda self, o: self._apply("pow", self, o)
+    __rpow__ = lambda self, o: self._apply("pow", o, self)
+    __matmul__ = lambda self, o: self._apply("matmul", self, o)
+    __rmatmul__ = lambda self, o: self._apply("matmul", o, self)
+
+    def __neg__(self):
+        return Var("neg", (self,))
+
+    def __repr__(self):
+        return f"Var({self.name or self.op})"
+
+    def trace(self, **options):
+        from ..api import trace
+        return trace(self, **options)
+
+
+for _name in FUNCTIONS:
+    setattr(Var, _name, lambda self, *others, _op=_name: Var(_op, (self, *others)))
+
+# fn.exp(x), fn.max(a, b), …: the registered functions for Vars.
+fn = SimpleNamespace(**{name: (lambda *args, _op=name: Var(_op, args)) for name in FUNCTIONS})
+
+
+def var(name: str, value, param: bool = False) -> Var:
+    return Var(name=name, value=value, kind=PARAM if param else "input")
+
+
+def trace_value(result: Var, builder: GraphBuilder) -> Graph:
+    """Replay the recorded Vars in creation order, so names match the expression front end."""
+    ids: dict[int, object] = {}
+    for v in sorted(reachable(result), key=lambda v: v.index):
+        args = [ids[id(a)] if isinstance(a, Var) else builder.literal(a) for a in v.args]
+        if v.op is None:
+            ids[id(v)] = builder.variable(v.name, v.value, v.kind)
+        elif v.op == "neg":
+            ids[id(v)] = (Literal(-args[0].value, f"-{args[0].text}") if isinstance(args[0], Literal)
+                          else builder.apply("scale", args, -1.0, text=f"-{builder.arg_text(args[0])}"))
+        else:
+            ids[id(v)] = builder.apply(v.op, args)
+    return builder.finish(ids[id(result)], "", "expression")
+
+
+def reachable(result: Var) -> list[Var]:
+    seen, stack = {id(result): result}, [result]
+    while stack:
+        for a in stack.pop().args:
+            if isinstance(a, Var) and id(a) not in seen:
+                seen[id(a)] = a
+                stack.append(a)
+    return list(seen.values())

@@ -1,0 +1,100 @@
+"""Values given on the command line (`--at x=1,y=2`, `--at "X=[[1,2],[-1,2]]"`): parsed, never run."""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from ..errors import UserError
+from ..ops import FUNCTIONS
+
+MAX_ENTRIES = 1_000_000      # numbers in one value
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on commas that are not inside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "[(" 
+        depth -= ch in "])"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def parse_assignments(text: str) -> dict[str, np.ndarray]:
+    values = {}
+    for part in split_top_level(text):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise UserError(f"--at expects name=value, got {part.strip()!r}",
+                            hint='for example --at x=1,y=2 or --at "X=[[1,2],[-1,2]]"')
+        check_name(name)
+        values[name] = parse_number_or_matrix(value.strip(), name)
+    return values
+
+
+def check_name(name: str) -> None:
+    if not name.isidentifier() or name.startswith("__"):
+        raise UserError(f"--at: {name!r} is not a variable name",
+                        hint="names are letters, digits and _, not starting with a digit or __")
+    if name in FUNCTIONS:
+        raise UserError(f"--at: {name} is a function name and cannot be a variable")
+
+
+def parse_number_or_matrix(text: str, name: str) -> np.ndarray:
+    if len(text) > 20 * MAX_ENTRIES:
+        raise UserError(f"--at {name}: the value is too long")
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise UserError(f"--at {name}: {shorten(text)!r} is not a number or a matrix",
+                        hint="write numbers like 1, -2.5, 1e-3 and matrices like [[1,2],[3,4]]") from None
+    entries = literal_numbers(tree, name, text)
+    try:
+        value = np.array(entries, dtype=float)
+    except ValueError:
+        raise UserError(f"--at {name}: the rows of the matrix have different lengths") from None
+    if value.size > MAX_ENTRIES:
+        raise UserError(f"--at {name}: {value.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
+    return value
+
+
+def literal_numbers(tree: ast.AST, name: str, text: str):
+    """Nested lists of numbers, walked without recursion (so deep brackets cannot crash us)."""
+    count = 0
+
+    def number(node):
+        sign = 1.0
+        while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            sign = -sign if isinstance(node.op, ast.USub) else sign
+            node = node.operand
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            try:
+                return sign * float(node.value)
+            except OverflowError:
+                pass
+        raise UserError(f"--at {name}: {shorten(text)!r} is not a number or a matrix",
+                        hint="write numbers like 1, -2.5, 1e-3 and matrices like [[1,2],[3,4]]")
+
+    root: list = []
+    stack = [(tree, root)]
+    while stack:
+        node, into = stack.pop()
+        if isinstance(node, (ast.List, ast.Tuple)):
+            inner: list = []
+            into.append(inner)
+            stack.extend((e, inner) for e in reversed(node.elts))
+            continue
+        into.append(number(node))
+        count += 1
+        if count > MAX_ENTRIES:
+            raise UserError(f"--at {name}: more numbers than the limit of {MAX_ENTRIES:,}")
+    return root[0]
+
+
+def shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width] + "…"
