@@ -40,6 +40,31 @@ class Trace:
     def table(self) -> str:
         return "\n".join(report.node_table(self.graph))
 
+    def pictures(self, **options):
+        from .render.export import Pictures, RenderOptions
+        return Pictures(self.graph, self.steps, RenderOptions(**options))
+
+    def svg(self, **options) -> str:
+        """The finished picture (every value and gradient) as SVG text."""
+        return self.pictures(frames="none", **options).final_svg()
+
+    def _repr_svg_(self) -> str:          # Jupyter shows a traced result as its picture
+        return self.svg()
+
+    def player(self, **options):
+        """The step-by-step HTML player, inline in Jupyter (in an iframe, so its keys stay its own)."""
+        import html
+        from IPython.display import HTML
+        from .render.player import player_html
+        page = player_html(self.graph.source, self.pictures(**options).frame_svgs(),
+                           options.get("theme", "light"))
+        return HTML(f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:520px;border:0"></iframe>')
+
+    def render(self, folder, **options):
+        """Write graph.svg, frames, GIF and player to folder, as the command line does."""
+        from .render.export import RenderOptions, render
+        return render(self.graph, self.steps, folder, RenderOptions(**options))
+
 
 def build(source, values: dict, *, expand=False, keep_constants=False,
           max_nodes=DEFAULT_MAX_NODES, max_length=MAX_LENGTH) -> Graph:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -11,7 +12,8 @@ from . import __version__, engine, explain, report
 from .errors import UserError
 from .graph import DEFAULT_MAX_NODES
 from .gradcheck import DEFAULT_TOLERANCE, check_gradients
-from .numfmt import fmt_number, fmt_value, number_style
+from .numfmt import fmt_value, number_style
+from .render.export import RenderOptions, folder_name, render
 from .trace.expr import MAX_LENGTH
 from .trace.values import parse_assignments, parse_number_or_matrix
 
@@ -47,6 +49,8 @@ class Options:
     precision: int
     fractions: bool
     output: str | None
+    force: bool
+    render_options: object
     max_nodes: int
     max_length: int
     debug: bool
@@ -70,7 +74,22 @@ class Options:
 @click.option("--precision", type=click.IntRange(1, 17), default=4, show_default=True,
               help="Significant digits of the numbers shown.")
 @click.option("--fractions", is_flag=True, help="Show exact small fractions as fractions (1/32).")
-@click.option("-o", "--output", metavar="DIR", help="Output folder (default outputs/<name>).")
+@click.option("-o", "--output", metavar="DIR", help="Output folder (default outputs/<name>, replaced whole).")
+@click.option("--force", is_flag=True, help="Replace an output folder that nngraph did not write.")
+@click.option("--format", "formats", default="svg", show_default=True, metavar="LIST",
+              help="Formats of graph.* and frames: any of svg,png,pdf (pdf adds frames.tex for beamer).")
+@click.option("--no-gif", is_flag=True, help="Do not write backprop.gif.")
+@click.option("--no-frames", is_flag=True, help="Write graph.* only: no frames, GIF or player.")
+@click.option("--frames", "frame_policy", type=click.Choice(["auto", "per-gate", "per-level", "none"]),
+              default="auto", show_default=True,
+              help="One frame per gate, or per topological level (auto: per level above 80 steps).")
+@click.option("--theme", type=click.Choice(["light", "dark"]), default="light", show_default=True)
+@click.option("--transparent", is_flag=True, help="Transparent background (SVG, PNG, PDF; not the GIF).")
+@click.option("--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True,
+              help="Left to right or top to bottom.")
+@click.option("--dpi", type=click.IntRange(36, 600), default=110, show_default=True,
+              help="Resolution of the GIF and PNG pictures.")
+@click.option("--slide", is_flag=True, help="Fit the picture to a 16:9 slide (13.33 × 7.5 in).")
 @click.option("--max-nodes", type=click.IntRange(1), default=DEFAULT_MAX_NODES, show_default=True,
               help="Refuse graphs with more nodes than this.")
 @click.option("--max-length", type=click.IntRange(1), default=MAX_LENGTH, show_default=True,
@@ -78,7 +97,8 @@ class Options:
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(__version__, prog_name="nngraph")
 def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
-            precision, fractions, output, max_nodes, max_length, debug):
+            precision, fractions, output, force, formats, no_gif, no_frames, frame_policy, theme,
+            transparent, rankdir, dpi, slide, max_nodes, max_length, debug):
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
@@ -86,8 +106,13 @@ def command(source, at, json_, no_render, explain, check, tolerance, seed, expan
     calls of exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, step, max, min, sum, mean,
     softmax. It is parsed, never run.
     """
+    render_options = RenderOptions(formats=parse_formats(formats), gif=not (no_gif or no_frames),
+                                   frames="none" if no_frames else frame_policy, html=not no_frames,
+                                   theme=theme, transparent=transparent, rankdir=rankdir, dpi=dpi,
+                                   slide=slide, force=force)
     options = Options(source, at, json_, not no_render, explain, check, tolerance, seed, expand,
-                      const_nodes, precision, fractions, output, max_nodes, max_length, debug)
+                      const_nodes, precision, fractions, output, force, render_options,
+                      max_nodes, max_length, debug)
     with number_style(precision, fractions):
         sys.exit(run(options))
 
@@ -100,7 +125,7 @@ def run(options: Options) -> int:
     seed = parse_number_or_matrix(options.seed, "--seed") if options.seed else None
     graph = build(options.source, values, expand=options.expand, keep_constants=options.const_nodes,
                   max_nodes=options.max_nodes, max_length=options.max_length)
-    engine.run(graph, seed)
+    steps = engine.run(graph, seed)
     if options.json:
         click.echo(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
         return status_of(graph, [], options)
@@ -108,7 +133,28 @@ def run(options: Options) -> int:
     for name in options.explain:
         echo_lines([""] + explain.explain_paths(graph, name))
     failed = echo_check(graph, options) if options.check else []
-    return status_of(graph, failed, options)
+    status = status_of(graph, failed, options)
+    if options.render:
+        echo_rendered(render(graph, steps, output_folder(options), options.render_options))
+    return status
+
+
+def parse_formats(text: str) -> tuple:
+    formats = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    unknown = sorted(set(formats) - {"svg", "png", "pdf"})
+    if unknown:
+        raise UserError(f"--format: unknown format {', '.join(unknown)}", hint="choose from svg, png, pdf")
+    return formats
+
+
+def output_folder(options: Options) -> Path:
+    return Path(options.output) if options.output else Path("outputs") / folder_name(options.source)
+
+
+def echo_rendered(rendered) -> None:
+    names = sorted({f.name if f.parent == rendered.folder else f.parent.name + "/" for f in rendered.files})
+    frames = f" ({rendered.frame_count} frames)" if rendered.frame_count else ""
+    click.echo(f"\nwrote {rendered.folder}/: {', '.join(names)}{frames}")
 
 
 def echo_lines(lines) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from .graph import OP, Graph
 from .ops import OPS
 
 FORWARD, BACKWARD, UPDATE = "forward", "backward", "update"
+ONE = np.float64(1.0)
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,19 @@ class Step:
     kind: str                       # inputs | gate | seed | copy | update
     nodes: tuple[str, ...]          # nodes whose value (forward) or gradient (backward) is now known
     edges: tuple[tuple[str, str, int], ...]   # edges whose value or gradient label is now known
-    caption: str
+    caption: str                    # or a function writing it: called on first use (see __getattr__)
+    gate: str | None = None         # the node being worked on: highlighted in its frame
+
+    def __post_init__(self):
+        if callable(self.caption):  # keep the function; `caption` is written when first read
+            self.__dict__["write_caption"] = self.__dict__.pop("caption")
+
+    def __getattr__(self, name):
+        """A big graph has thousands of steps: their captions are only written when someone reads them."""
+        if name != "caption" or "write_caption" not in self.__dict__:
+            raise AttributeError(name)
+        caption = self.__dict__["caption"] = self.__dict__.pop("write_caption")()
+        return caption
 
 
 class EvaluationError(UserError):
@@ -43,7 +57,7 @@ def forward(graph: Graph) -> list[Step]:
                                       graph.source or None, node["span"]) from None
             set_value(graph, n, value)
             steps.append(Step(FORWARD, "gate", (n,), out_edges(graph, [n]),
-                              explain.forward_caption(graph, n)))
+                              partial(explain.forward_caption, graph, n, xs, node["value"]), n))
     return steps
 
 
@@ -65,15 +79,17 @@ def backward(graph: Graph, seed=None) -> list[Step]:
         for n in reversed(graph.order):
             if n == graph.output:
                 graph[n]["grad"] = seed_gradient(graph, seed)
-                steps.append(Step(BACKWARD, "seed", (n,), (), explain.seed_caption(graph)))
+                steps.append(Step(BACKWARD, "seed", (n,), (), explain.seed_caption(graph), n))
             else:
-                graph[n]["grad"] = sum_contributions(graph, n)
-                if len(graph.users[n]) > 1:
-                    steps.append(Step(BACKWARD, "copy", (n,), (), explain.copy_caption(graph, n)))
+                grads = [graph.edge(*e)["grad"] for e in graph.out_edges(n)]
+                graph[n]["grad"] = sum_contributions(graph, n, grads)
+                if len(grads) > 1:
+                    steps.append(Step(BACKWARD, "copy", (n,), (), partial(
+                        explain.copy_caption, graph, n, grads, graph[n]["grad"]), n))
             if graph[n]["kind"] == OP:
-                push_back(graph, n)
+                grads = push_back(graph, n)
                 steps.append(Step(BACKWARD, "gate", tuple(graph.args[n]), tuple(graph.in_edges(n)),
-                                  explain.backward_caption(graph, n)))
+                                  partial(explain.backward_caption, graph, n, graph[n]["grad"], grads), n))
     return steps
 
 
@@ -88,31 +104,32 @@ def seed_gradient(graph: Graph, seed) -> np.ndarray:
                         f"but the output has shape {value.shape}") from None
 
 
-def sum_contributions(graph: Graph, n: str) -> np.ndarray:
-    """The copy gate: a node used k times sums the k gradients its out-edges carry."""
-    grads = [graph.edge(*e)["grad"] for e in graph.out_edges(n)]
+def sum_contributions(graph: Graph, n: str, grads: list | None = None) -> np.ndarray:
+    """The copy gate: a node used k times sums the k gradients its out-edges carry (none: zero)."""
+    grads = [graph.edge(*e)["grad"] for e in graph.out_edges(n)] if grads is None else grads
+    if not grads:
+        return np.zeros_like(graph[n]["value"])
     total = grads[0]
     for g in grads[1:]:
         total = total + g
     return np.asarray(total, dtype=float)
 
 
-def push_back(graph: Graph, n: str) -> None:
-    """Apply the gate's rule: each in-edge gets its share of the node's gradient."""
+def push_back(graph: Graph, n: str) -> list[np.ndarray]:
+    """Apply the gate's rule: each in-edge gets its share of the node's gradient; returns them."""
     node = graph[n]
     op = OPS[node["op"]]
     xs = [graph[u]["value"] for u in graph.args[n]]
+    edges = [graph.edge(*e) for e in graph.in_edges(n)]
     if node["value"].ndim == 0 and all(x.ndim == 0 for x in xs):
         # scalar gate: the VJP of 1 is the local derivative, shown on the edge
-        locals_ = [np.asarray(d, dtype=float) for d in op.vjp(np.float64(1.0), node["value"], xs, node["p"])]
-        grads = [node["grad"] * d for d in locals_]
+        for attrs, d in zip(edges, op.vjp(ONE, node["value"], xs, node["p"])):
+            attrs["local"] = np.asarray(d, dtype=float)
+            attrs["grad"] = np.asarray(node["grad"] * attrs["local"], dtype=float)
     else:
-        locals_, grads = [None] * len(xs), op.vjp(node["grad"], node["value"], xs, node["p"])
-    for edge, g, local in zip(graph.in_edges(n), grads, locals_):
-        attrs = graph.edge(*edge)
-        attrs["grad"] = np.asarray(g, dtype=float)
-        if local is not None:
-            attrs["local"] = local
+        for attrs, g in zip(edges, op.vjp(node["grad"], node["value"], xs, node["p"])):
+            attrs["grad"] = np.asarray(g, dtype=float)
+    return [attrs["grad"] for attrs in edges]
 
 
 def evaluate(graph: Graph, leaf_values: dict) -> np.ndarray:

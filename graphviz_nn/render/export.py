@@ -1,0 +1,220 @@
+"""Writing the pictures: graph.svg, frames, the GIF, PNG/PDF, a beamer snippet and the HTML player.
+
+Everything is written into a temporary folder beside the target and moved into place only
+when complete, so a failed run never leaves a half-written output folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from ..explain import diagnostics
+from ..graph import Graph
+from ..numfmt import fmt_value
+from . import graphviz
+from .dot import THEMES, to_dot
+from .frames import (Frame, colour_map, final_frame, frame_states, group_steps, recolour,
+                     svg_frame, svg_template)
+from .player import player_html
+
+MARKER = ".nngraph"          # marks a folder as ours, so a later run may replace it whole
+FIRST_MS, STEP_MS, LAST_MS = 1500, 1100, 3500
+
+
+@dataclass
+class RenderOptions:
+    formats: tuple = ("svg",)          # of graph.* and frames: svg, png, pdf
+    gif: bool = True
+    frames: str = "auto"               # auto | per-gate | per-level | none
+    html: bool = True
+    theme: str = "light"
+    transparent: bool = False
+    rankdir: str = "LR"
+    dpi: int = 110
+    slide: bool = False
+    title: str | None = None
+    force: bool = False
+
+
+@dataclass
+class Rendered:
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    frame_count: int = 0
+
+
+def folder_name(source: str) -> str:
+    """A name derived from the input, safe on every file system, unique per input."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", source).strip("_")[:48] or "graph"
+    digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{slug}-{digest}"
+
+
+def summary_caption(graph: Graph) -> str:
+    out = graph.label(graph.output)
+    parts = [f"{out} = {fmt_value(graph[graph.output]['value'])}"]
+    parts += [f"∂{out}/∂{graph.label(n)} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]
+    return " · ".join(parts)
+
+
+def render(graph: Graph, steps: list, target: Path, options: RenderOptions) -> Rendered:
+    target = Path(target)
+    check_target(target, options.force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)
+    try:
+        rendered = write_all(graph, steps, staging, options)
+        (staging / MARKER).write_text("written by nngraph; the next run replaces this folder\n")
+        replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    rendered.folder = target
+    rendered.files = [target / f.relative_to(staging) for f in rendered.files]
+    return rendered
+
+
+def check_target(target: Path, force: bool) -> None:
+    if target.exists() and not force and not (target / MARKER).exists():
+        if not target.is_dir() or any(target.iterdir()):
+            raise UserError(f"{target} exists and was not written by nngraph",
+                            hint="choose another folder with -o, or pass --force to replace it")
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(target)
+
+
+class Pictures:
+    """Everything drawn from one layout: the final picture and the frames, as SVG text."""
+
+    def __init__(self, graph: Graph, steps: list, options: RenderOptions):
+        self.graph, self.options = graph, options
+        self.theme = THEMES[options.theme]
+        self.warned = {d.node for d in diagnostics(graph)}
+        self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
+                              options.slide, options.transparent)
+        self.layout = graphviz.layout(self.drawing.source)            # the one layout
+        self.frames = [] if options.frames == "none" else \
+            frame_states(graph, self.drawing, group_steps(graph, steps, options.frames))
+        self.final = final_frame(self.drawing, summary_caption(graph))
+        self.template = svg_template(self.layout.svg, [f.caption for f in self.frames + [self.final]])
+
+    def svg(self, frame: Frame) -> str:
+        mapping = colour_map(self.drawing, frame, self.theme, self.warned, "none")
+        return svg_frame(self.template, mapping, frame.caption, self.theme, self.options.transparent)
+
+    def final_svg(self) -> str:
+        return self.svg(self.final)
+
+    def frame_svgs(self) -> list[str]:
+        return [self.svg(f) for f in progress(self.frames, "frames")]
+
+    def rasterizer(self):
+        from .raster import Rasterizer      # Pillow only when raster pictures are asked for
+        first = self.frames[0] if self.frames else self.final
+        return Rasterizer(self.layout, self.drawing, first, self.theme, self.warned,
+                          self.template, self.options.dpi)
+
+
+def write_all(graph: Graph, steps: list, folder: Path, options: RenderOptions) -> Rendered:
+    pictures = Pictures(graph, steps, options)
+    rendered = Rendered(folder, frame_count=len(pictures.frames))
+    rendered.files.append(write_text(folder / "graph.svg", pictures.final_svg()))
+    frame_svgs = pictures.frame_svgs()
+    if frame_svgs:
+        (folder / "frames").mkdir()
+        rendered.files += [write_text(folder / "frames" / f"{i:03d}.svg", svg)
+                           for i, svg in enumerate(frame_svgs)]
+    if (options.gif and frame_svgs) or "png" in options.formats:
+        write_rasters(pictures, folder, rendered)
+    if "pdf" in options.formats:
+        write_pdfs(pictures, folder, rendered)
+    if options.html and frame_svgs:
+        rendered.files.append(write_text(folder / "index.html",
+                                         player_html(graph.source, frame_svgs, options.theme)))
+    return rendered
+
+
+def write_rasters(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
+    from .raster import write_gif
+    options = pictures.options
+    rasterizer = pictures.rasterizer()
+    images = [rasterizer.frame(f) for f in progress(pictures.frames, "raster frames")]
+    if options.gif and images:
+        durations = [STEP_MS] * len(images)
+        durations[0], durations[-1] = FIRST_MS, LAST_MS
+        path = folder / "backprop.gif"
+        write_gif(images, path, durations, rasterizer.variant_images() + [images[0]])
+        rendered.files.append(path)
+    if "png" in options.formats:
+        for path, image in [(folder / "graph.png", rasterizer.frame(pictures.final))] + \
+                [(folder / "frames" / f"{i:03d}.png", im) for i, im in enumerate(images)]:
+            image.save(path, dpi=(options.dpi, options.dpi))
+            rendered.files.append(path)
+
+
+def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
+    """Vector PDFs from the positioned DOT (no new layout), all in one Graphviz process."""
+    sources = [recolour(pictures.layout.positioned_dot,
+                        colour_map(pictures.drawing, f, pictures.theme, pictures.warned, "transparent"))
+               for f in [pictures.final] + pictures.frames]
+    pdfs = graphviz.render_positioned(sources, "pdf")
+    rendered.files.append(write_bytes(folder / "graph.pdf", pdfs[0]))
+    for i, pdf in enumerate(pdfs[1:]):
+        rendered.files.append(write_bytes(folder / "frames" / f"{i:03d}.pdf", pdf))
+    if pictures.frames:
+        rendered.files.append(write_text(folder / "frames.tex", beamer_snippet(pictures.frames)))
+
+
+def beamer_snippet(frames: list[Frame]) -> str:
+    """One overlay per frame: \\input{frames.tex} inside a beamer frame steps through them."""
+    lines = ["% nngraph: one overlay per step. Use inside a beamer frame: \\input{frames.tex}",
+             "% (graphicx is loaded by beamer; keep frames/ beside this file)"]
+    for i, frame in enumerate(frames, start=1):
+        lines.append(f"\\only<{i}>{{\\includegraphics[width=\\linewidth,height=0.75\\textheight,"
+                     f"keepaspectratio]{{frames/{i - 1:03d}.pdf}}\\\\[2pt]")
+        lines.append(f"  \\footnotesize {latex_escape(frame.caption)}}}")
+    return "\n".join(lines) + "\n"
+
+
+def latex_escape(text: str) -> str:
+    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+    return "".join(replacements.get(ch, ch) for ch in text)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def progress(items: list, what: str):
+    """A progress line on a terminal for long renders; silent otherwise."""
+    if len(items) < 200 or not sys.stderr.isatty():
+        yield from items
+        return
+    for i, item in enumerate(items, start=1):
+        if i % 20 == 0 or i == len(items):
+            sys.stderr.write(f"\r{what}: {i}/{len(items)}")
+        yield item
+    sys.stderr.write("\n")

@@ -1,0 +1,164 @@
+"""Raster frames without a layout or a Graphviz run per frame.
+
+Graphviz renders the laid-out graph three times (everything pending, everything known,
+everything active) in one `neato -n2` process; a frame is the pending picture with the
+rectangles of its known and active parts pasted in from the other two.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFont
+
+from . import graphviz
+from .dot import Drawing, Theme
+from .frames import (ACTIVE, CAPTION_LINE, CAPTION_SIZE, HIDDEN, KNOWN, PENDING, Frame,
+                     SvgTemplate, colour_map, recolour, wrap)
+
+MARGIN_POINTS = 1.5         # pen width around a part's drawn shapes
+
+
+@dataclass
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def union(self, other: "Box") -> "Box":
+        return Box(min(self.x0, other.x0), min(self.y0, other.y0),
+                   max(self.x1, other.x1), max(self.y1, other.y1))
+
+
+def op_box(op: dict, font_size: float) -> Box | None:
+    """The extent of one xdot drawing operation, in Graphviz points (y up)."""
+    kind = op["op"]
+    if kind in "pPLbB":
+        xs = [p[0] for p in op["points"]]
+        ys = [p[1] for p in op["points"]]
+        return Box(min(xs), min(ys), max(xs), max(ys))
+    if kind in "eE":
+        (cx, cy), (rx, ry) = op["rect"][:2], op["rect"][2:]
+        return Box(cx - rx, cy - ry, cx + rx, cy + ry)
+    if kind == "T":
+        x, y = op["pt"]
+        left = {"l": x, "c": x - op["width"] / 2, "r": x - op["width"]}[op["align"]]
+        return Box(left, y - 0.3 * font_size, left + op["width"], y + 0.9 * font_size)
+    return None
+
+
+def colour_boxes(layout_json: dict) -> dict[str, Box]:
+    """Where each colour is drawn: the union of the boxes of the operations using it."""
+    boxes: dict[str, Box] = {}
+    for obj in layout_json.get("objects", []) + layout_json.get("edges", []):
+        for key in ("_draw_", "_ldraw_"):
+            pen = fill = None
+            size = 11.0
+            for op in obj.get(key, []):
+                if op["op"] == "c":
+                    pen = op["color"][:7].lower()
+                elif op["op"] == "C":
+                    fill = op["color"][:7].lower()
+                elif op["op"] == "F":
+                    size = op["size"]
+                box = op_box(op, size)
+                if box is None:
+                    continue
+                for colour in (pen, fill if op["op"] in "PEB" else None):
+                    if colour:
+                        boxes[colour] = boxes[colour].union(box) if colour in boxes else box
+    return boxes
+
+
+def base_states(frame: Frame) -> dict[str, str]:
+    return {name: (PENDING if state == PENDING else HIDDEN if state == HIDDEN else KNOWN)
+            for name, state in frame.states.items()}
+
+
+class Rasterizer:
+    def __init__(self, layout, drawing: Drawing, first: Frame, theme: Theme, warned: set,
+                 template: SvgTemplate, dpi: int):
+        self.drawing, self.theme, self.template, self.dpi = drawing, theme, template, dpi
+        self.scale = dpi / 72.0
+        self.base = base_states(first)
+        variants = [self.base, {n: KNOWN for n in self.base}, self.active_everything()]
+        sources = [recolour(layout.positioned_dot,
+                            colour_map(drawing, Frame(states, ""), theme, warned, "transparent"))
+                   for states in variants]
+        pngs = graphviz.render_positioned(sources, "png", dpi)
+        images = [Image.open(io.BytesIO(p)).convert("RGB") for p in pngs]
+        self.images = {PENDING: images[0], HIDDEN: images[0], KNOWN: images[1], ACTIVE: images[2]}
+        width, height = layout.bounding_box
+        pad = (images[0].width / self.scale - width) / 2    # neato adds its own margin: measure it
+        self.regions = self.part_regions(colour_boxes(layout.json), height, pad)
+        self.font = caption_font(round(CAPTION_SIZE * self.scale))
+
+    def variant_images(self) -> list[Image.Image]:
+        return [self.images[PENDING], self.images[KNOWN], self.images[ACTIVE]]
+
+    def active_everything(self) -> dict[str, str]:
+        return {n: (KNOWN if part.kind == "sum" else ACTIVE) for n, part in self.drawing.parts.items()}
+
+    def part_regions(self, boxes: dict[str, Box], height: float, pad: float) -> dict[str, tuple]:
+        s, m = self.scale, MARGIN_POINTS
+        regions = {}
+        for name, part in self.drawing.parts.items():
+            found = [boxes[c] for c in part.colours.values() if c in boxes]
+            if not found:
+                continue
+            box = found[0]
+            for b in found[1:]:
+                box = box.union(b)
+            regions[name] = (int((box.x0 - m + pad) * s), int((height - box.y1 - m + pad) * s),
+                             int((box.x1 + m + pad) * s) + 1, int((height - box.y0 + m + pad) * s) + 1)
+        return regions
+
+    def graph_image(self, frame: Frame) -> Image.Image:
+        image = self.images[PENDING].copy()
+        order = sorted(self.regions, key=lambda n: self.drawing.parts[n].kind == "sum")
+        pasted_nodes = set()
+        for name in order:
+            state = frame.states[name]
+            inside_pasted = name.startswith("sum:") and "node:" + name[4:] in pasted_nodes
+            if state == self.base[name] and not inside_pasted:
+                continue
+            region = self.regions[name]
+            image.paste(self.images[state].crop(region), region[:2])
+            if name.startswith("node:"):
+                pasted_nodes.add(name)
+        return image
+
+    def frame(self, frame: Frame) -> Image.Image:
+        graph = self.graph_image(frame)
+        t, s = self.template, self.scale
+        bar = CAPTION_LINE * t.caption_lines + (8 if t.caption_lines else 0)
+        canvas = Image.new("RGB", (round(t.width * s), graph.height + round(bar * s)), self.theme.background)
+        canvas.paste(graph, (round(t.shift * s), 0))
+        draw = ImageDraw.Draw(canvas)
+        for i, line in enumerate(wrap(frame.caption, t.chars_per_line)):
+            y = graph.height + (4 + i * CAPTION_LINE) * s
+            draw.text((8 * s, y), line, fill=self.theme.ink, font=self.font)
+        return canvas
+
+
+def caption_font(size: int):
+    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "Arial.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default()
+
+
+def write_gif(images: list[Image.Image], path, durations: list[int], palette_from: list[Image.Image]) -> None:
+    """One palette for every frame and no dithering: text stays crisp and nothing flickers."""
+    sample = Image.new("RGB", (max(i.width for i in palette_from), sum(i.height for i in palette_from)))
+    y = 0
+    for image in palette_from:
+        sample.paste(image, (0, y))
+        y += image.height
+    palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    frames = [i.quantize(palette=palette, dither=Image.Dither.NONE) for i in images]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations,
+                   loop=0, optimize=False, disposal=1)
