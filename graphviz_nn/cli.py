@@ -13,6 +13,7 @@ from .errors import UserError
 from .graph import DEFAULT_MAX_NODES
 from .gradcheck import DEFAULT_TOLERANCE, check_gradients
 from .numfmt import fmt_value, number_style
+from .render.dot import DEFAULT_MAX_DRAWN
 from .render.export import RenderOptions, folder_name, render
 from .trace.expr import MAX_LENGTH
 from .trace.values import parse_assignments, parse_number_or_matrix
@@ -90,6 +91,8 @@ class Options:
 @click.option("--dpi", type=click.IntRange(36, 600), default=110, show_default=True,
               help="Resolution of the GIF and PNG pictures.")
 @click.option("--slide", is_flag=True, help="Fit the picture to a 16:9 slide (13.33 × 7.5 in).")
+@click.option("--max-draw", type=click.IntRange(1), default=DEFAULT_MAX_DRAWN, show_default=True,
+              help="Refuse to draw graphs with more nodes than this (Graphviz would take minutes).")
 @click.option("--max-nodes", type=click.IntRange(1), default=DEFAULT_MAX_NODES, show_default=True,
               help="Refuse graphs with more nodes than this.")
 @click.option("--max-length", type=click.IntRange(1), default=MAX_LENGTH, show_default=True,
@@ -98,7 +101,7 @@ class Options:
 @click.version_option(__version__, prog_name="nngraph")
 def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
             precision, fractions, output, force, formats, no_gif, no_frames, frame_policy, theme,
-            transparent, rankdir, dpi, slide, max_nodes, max_length, debug):
+            transparent, rankdir, dpi, slide, max_draw, max_nodes, max_length, debug):
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
@@ -109,7 +112,7 @@ def command(source, at, json_, no_render, explain, check, tolerance, seed, expan
     render_options = RenderOptions(formats=parse_formats(formats), gif=not (no_gif or no_frames),
                                    frames="none" if no_frames else frame_policy, html=not no_frames,
                                    theme=theme, transparent=transparent, rankdir=rankdir, dpi=dpi,
-                                   slide=slide, force=force)
+                                   slide=slide, force=force, max_draw=max_draw)
     options = Options(source, at, json_, not no_render, explain, check, tolerance, seed, expand,
                       const_nodes, precision, fractions, output, force, render_options,
                       max_nodes, max_length, debug)

@@ -21,6 +21,9 @@ FONT = "DejaVu Sans"                     # measured by Graphviz; the SVG adds fa
 FONT_STACK = "DejaVu Sans,Verdana,Arial,Helvetica,sans-serif"
 MATRIX_LIMIT = 16                        # entries shown as a table; more become a summary
 PAD_INCHES = 0.1
+LABEL_NODES_UP_TO = 300                  # graph nodes; above, edges carry plain labels (faster layout)
+BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement can take minutes
+DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class DotWriter:
         self.drawing = Drawing("", rankdir=rankdir)
         self.lines: list[str] = []
         self.index_of = {n: i for i, n in enumerate(graph.order)}
+        self.compact = len(graph.order) > LABEL_NODES_UP_TO
 
     def part(self, name: str, kind: str, roles: tuple[str, ...]) -> Part:
         p = Part(name, kind, {role: self.colours.new() for role in roles})
@@ -136,8 +140,8 @@ class DotWriter:
                  "outputorder=edgesfirst"]
         if self.slide:
             attrs += ['ratio="compress"', 'size="13.33,7.5"']
-        if len(self.graph.order) > 1000:          # bounded effort keeps big layouts from hanging
-            attrs += ["nslimit=2", "mclimit=0.5"]
+        if rank_spans(self.graph) > BOUNDED_EFFORT_ABOVE:   # long or many edges: bound dot's effort
+            attrs += ["nslimit=1", "nslimit1=1", "mclimit=0.1", "remincross=false"]
         if self.title:
             attrs += [f"label=<{font(self.title, t.ink, 16)}>", "labelloc=t"]
         self.lines += ["digraph nngraph {", "  " + "; ".join(attrs) + ";",
@@ -191,37 +195,48 @@ class DotWriter:
         u, v, k = edge
         attrs = self.graph.edge(*edge)
         self.drawing.edge_ids[edge] = index
-        self.label_node(f"e{index}", index, attrs["value"], attrs["grad"])
-        tail, head = self.node_id(u), self.node_id(v)
-        into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
-        self.lines.append(f"  {tail} -> e{index}:{into} [arrowhead=none];")
-        self.lines.append(f"  e{index}:{out} -> {head};")
+        self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], attrs["grad"])
 
     def output_edge(self, index: int) -> None:
         """CS231n draws the output's value and its gradient 1 on a last, dangling edge."""
         out = self.graph.output
         node = self.graph[out]
         self.drawing.edge_ids[(out, None, 0)] = index
-        self.label_node(f"e{index}", index, node["value"], node["grad"])
-        into, end = ("w", "e") if self.rankdir == "LR" else ("n", "s")
         self.lines.append(f'  result [shape=plaintext, label=<{font(self.graph.label(out), self.theme.ink, 12)}>];')
-        self.lines.append(f"  {self.node_id(out)} -> e{index}:{into} [arrowhead=none];")
-        self.lines.append(f"  e{index}:{end} -> result;")
+        self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
-    def label_node(self, name: str, index: int, value, grad) -> None:
+    def connect(self, index: int, tail: str, head: str, value, grad) -> None:
+        """Small graphs: the edge runs through a label node, value above the line, gradient below.
+        Large graphs: a plain edge label (half the layout work), value over gradient."""
+        table = self.label_table(index, value, grad, through=not self.compact)
+        if self.compact:
+            self.lines.append(f"  {tail} -> {head} [label=<{table}>];")
+            return
+        into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
+        self.lines.append(f"  e{index} [shape=plain, label=<{table}>];")
+        self.lines.append(f"  {tail} -> e{index}:{into} [arrowhead=none];")
+        self.lines.append(f"  e{index}:{out} -> {head};")
+
+    def label_table(self, index: int, value, grad, through: bool) -> str:
         v = self.part(f"value:{index}", "value", ("font", "bg"))
         g = self.part(f"grad:{index}", "grad", ("font", "bg"))
         top = f'<TD BGCOLOR="{v.colours["bg"]}" CELLPADDING="2">{number_cells(value, v.colours["font"])}</TD>'
         bottom = f'<TD BGCOLOR="{g.colours["bg"]}" CELLPADDING="2">{number_cells(grad, g.colours["font"])}</TD>'
-        if self.rankdir == "LR":
-            cells = f"<TR>{top}</TR><HR/><TR>{bottom}</TR>"
-        else:
+        if self.rankdir == "TB" and through:
             cells = f"<TR>{top}<VR/>{bottom}</TR>"
-        self.lines.append(f'  {name} [shape=plain, label=<<TABLE BORDER="0" CELLSPACING="0" '
-                          f'CELLPADDING="0" COLOR="{self.theme.edge}">{cells}</TABLE>>];')
+        else:
+            cells = f"<TR>{top}</TR>{'<HR/>' if through else ''}<TR>{bottom}</TR>"
+        return f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0" COLOR="{self.theme.edge}">{cells}</TABLE>'
 
     def node_id(self, n: str) -> str:
         return f"n{self.index_of[n]}"
+
+
+def rank_spans(graph: Graph) -> int:
+    """How many virtual nodes dot will need: each edge crosses the ranks between its ends."""
+    generation = {n: graph[n]["generation"] for n in graph.order}
+    return sum(max(1, generation[v] - generation[u])
+               for v in graph.order for u in graph.args[v])
 
 
 def to_dot(graph: Graph, theme: str = "light", rankdir: str = "LR", title: str | None = None,

@@ -18,7 +18,7 @@ from ..explain import diagnostics
 from ..graph import Graph
 from ..numfmt import fmt_value
 from . import graphviz
-from .dot import THEMES, to_dot
+from .dot import DEFAULT_MAX_DRAWN, THEMES, to_dot
 from .frames import (Frame, colour_map, final_frame, frame_states, group_steps, recolour,
                      svg_frame, svg_template)
 from .player import player_html
@@ -40,6 +40,7 @@ class RenderOptions:
     slide: bool = False
     title: str | None = None
     force: bool = False
+    max_draw: int = DEFAULT_MAX_DRAWN
 
 
 @dataclass
@@ -104,11 +105,17 @@ class Pictures:
 
     def __init__(self, graph: Graph, steps: list, options: RenderOptions):
         self.graph, self.options = graph, options
+        if len(graph.order) > options.max_draw:
+            raise UserError(f"the graph has {len(graph.order):,} nodes; drawing more than "
+                            f"{options.max_draw:,} would keep Graphviz busy for minutes",
+                            hint="use --no-render (numbers only) or --json, or raise --max-draw")
         self.theme = THEMES[options.theme]
         self.warned = {d.node for d in diagnostics(graph)}
         self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
                               options.slide, options.transparent)
-        self.layout = graphviz.layout(self.drawing.source)            # the one layout
+        rasters = (options.gif and options.frames != "none") or "png" in options.formats
+        self.layout = graphviz.layout(self.drawing.source, coordinates=rasters,     # the one layout
+                                      positioned="pdf" in options.formats)
         self.frames = [] if options.frames == "none" else \
             frame_states(graph, self.drawing, group_steps(graph, steps, options.frames))
         self.final = final_frame(self.drawing, summary_caption(graph))

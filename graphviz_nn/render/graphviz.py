@@ -17,10 +17,10 @@ TIMEOUT_SECONDS = 300
 
 @dataclass
 class Layout:
-    """One Graphviz layout: the SVG, the coordinates (json) and the positioned DOT."""
+    """One Graphviz layout: the SVG, and when asked, coordinates (json) and the positioned DOT."""
     svg: str
-    json: dict
-    positioned_dot: str
+    json: dict | None = None
+    positioned_dot: str | None = None
 
     @property
     def bounding_box(self) -> tuple[float, float]:
@@ -51,16 +51,16 @@ def run(args: list[str], source: str, cwd: str | None = None) -> bytes:
     return done.stdout
 
 
-def layout(source: str) -> Layout:
-    """The one layout of a graph: SVG, json and positioned DOT from a single `dot` run."""
+def layout(source: str, coordinates: bool = True, positioned: bool = False) -> Layout:
+    """The one layout of a graph: SVG, and json and positioned DOT when asked, from one `dot` run."""
     dot = program("dot")
+    outputs = [("svg", True), ("json", coordinates), ("dot", positioned)]
     with tempfile.TemporaryDirectory(prefix="nngraph-") as tmp:
-        run([dot, "-Tsvg", "-olayout.svg", "-Tjson", "-olayout.json", "-Tdot", "-olayout.dot"],
-            source, cwd=tmp)
-        folder = Path(tmp)
-        return Layout((folder / "layout.svg").read_text(encoding="utf-8"),
-                      json.loads((folder / "layout.json").read_text(encoding="utf-8")),
-                      (folder / "layout.dot").read_text(encoding="utf-8"))
+        args = [dot] + [a for fmt, wanted in outputs if wanted for a in (f"-T{fmt}", f"-olayout.{fmt}")]
+        run(args, source, cwd=tmp)
+        read = lambda fmt: (Path(tmp) / f"layout.{fmt}").read_text(encoding="utf-8")
+        return Layout(read("svg"), json.loads(read("json")) if coordinates else None,
+                      read("dot") if positioned else None)
 
 
 def render_positioned(sources: list[str], fmt: str, dpi: int | None = None) -> list[bytes]:

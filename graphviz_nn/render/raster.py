@@ -1,7 +1,7 @@
 """Raster frames without a layout or a Graphviz run per frame.
 
-Graphviz renders the laid-out graph three times (everything pending, everything known,
-everything active) in one `neato -n2` process; a frame is the pending picture with the
+The laid-out graph is painted three times (everything pending, everything known, everything
+active) from Graphviz's own drawing operations; a frame is the pending picture with the
 rectangles of its known and active parts pasted in from the other two.
 """
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from . import graphviz
-from .dot import Drawing, Theme
+from .dot import PAD_INCHES, Drawing, Theme
 from .frames import (ACTIVE, CAPTION_LINE, CAPTION_SIZE, HIDDEN, KNOWN, PENDING, Frame,
-                     SvgTemplate, colour_map, recolour, wrap)
+                     SvgTemplate, colour_map, wrap)
+from .xdraw import XdotPainter, font
 
 MARGIN_POINTS = 1.5         # pen width around a part's drawn shapes
 
@@ -77,22 +77,30 @@ def base_states(frame: Frame) -> dict[str, str]:
 
 
 class Rasterizer:
+    """Raster frames: three pictures painted from the layout, a frame pasted together from them."""
+
     def __init__(self, layout, drawing: Drawing, first: Frame, theme: Theme, warned: set,
                  template: SvgTemplate, dpi: int):
         self.drawing, self.theme, self.template, self.dpi = drawing, theme, template, dpi
         self.scale = dpi / 72.0
         self.base = base_states(first)
+        offset = PAD_INCHES * 72
+        painter = XdotPainter(layout.json, dpi, offset)
         variants = [self.base, {n: KNOWN for n in self.base}, self.active_everything()]
-        sources = [recolour(layout.positioned_dot,
-                            colour_map(drawing, Frame(states, ""), theme, warned, "transparent"))
-                   for states in variants]
-        pngs = graphviz.render_positioned(sources, "png", dpi)
-        images = [Image.open(io.BytesIO(p)).convert("RGB") for p in pngs]
+        images = [painter.paint(self.colour_function(states, warned), theme.background)
+                  for states in variants]
         self.images = {PENDING: images[0], HIDDEN: images[0], KNOWN: images[1], ACTIVE: images[2]}
-        width, height = layout.bounding_box
-        pad = (images[0].width / self.scale - width) / 2    # neato adds its own margin: measure it
-        self.regions = self.part_regions(colour_boxes(layout.json), height, pad)
-        self.font = caption_font(round(CAPTION_SIZE * self.scale))
+        self.regions = self.part_regions(colour_boxes(layout.json), layout.bounding_box[1], offset)
+        self.font = font(round(CAPTION_SIZE * self.scale))
+
+    def colour_function(self, states: dict, warned: set):
+        mapping = colour_map(self.drawing, Frame(states, ""), self.theme, warned, "none")
+
+        def colour_of(colour: str) -> str:
+            if len(colour) == 9 and colour.endswith("00"):         # fully transparent
+                return "none"
+            return mapping.get(colour[:7].lower(), colour[:7])
+        return colour_of
 
     def variant_images(self) -> list[Image.Image]:
         return [self.images[PENDING], self.images[KNOWN], self.images[ACTIVE]]
@@ -140,15 +148,6 @@ class Rasterizer:
             y = graph.height + (4 + i * CAPTION_LINE) * s
             draw.text((8 * s, y), line, fill=self.theme.ink, font=self.font)
         return canvas
-
-
-def caption_font(size: int):
-    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "Arial.ttf"):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default()
 
 
 def write_gif(images: list[Image.Image], path, durations: list[int], palette_from: list[Image.Image]) -> None:
