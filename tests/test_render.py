@@ -158,10 +158,14 @@ def test_svg_is_self_contained_with_a_viewbox():
 def test_large_graphs_group_frames_by_level():
     x = graphviz_nn.var("x", 0.5)
     total = x
-    for i in range(60):
+    for i in range(60):                                 # a long chain: one gate per level
         total = (total * 0.9 + x).tanh()
-    pictures = graphviz_nn.trace(total).pictures()
-    assert len(pictures.frames) < 0.5 * len(graphviz_nn.trace(total).steps)
+    result = graphviz_nn.trace(total)
+    pictures = result.pictures()
+    assert len(result.steps) > 300
+    assert 20 < len(pictures.frames) <= 130
+    assert pictures.frames[0].caption.startswith("forward · inputs")
+    assert all(geometry(pictures.svg(f)) == geometry(pictures.final_svg()) for f in pictures.frames[::10])
 
 
 @pytest.mark.parametrize("name,case,options", [

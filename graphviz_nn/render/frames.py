@@ -18,6 +18,7 @@ CAPTION_SIZE = 12.0               # points
 CAPTION_LINE = 16.0
 MIN_CAPTION_WIDTH = 420.0         # points: narrow graphs get a wider caption bar
 PER_GATE_LIMIT = 80               # above this many steps, frames group by topological level
+MAX_FRAMES = 120                  # and levels merge until a GIF has at most about this many
 
 
 @dataclass
@@ -40,7 +41,23 @@ def group_steps(graph: Graph, steps: list[Step], policy: str) -> list[list[Step]
             groups.append([])
             last_key = key
         groups[-1].append(step)
-    return groups
+    return merge_to_fit(groups, MAX_FRAMES)
+
+
+def merge_to_fit(groups: list[list[Step]], limit: int) -> list[list[Step]]:
+    """Long chains have one gate per level: merge neighbouring levels (never across passes)."""
+    if len(groups) <= limit:
+        return groups
+    size = -(-len(groups) // limit) + 1
+    merged: list[list[Step]] = []
+    for group in groups:
+        last = merged[-1] if merged else None
+        if last and last[0].phase == group[0].phase and last[0].kind != "inputs" \
+                and len({s.gate for s in last}) < size:
+            last.extend(group)
+        else:
+            merged.append(list(group))
+    return merged
 
 
 def level_of(graph: Graph, step: Step) -> int:

@@ -159,5 +159,5 @@ def write_gif(images: list[Image.Image], path, durations: list[int], palette_fro
         y += image.height
     palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     frames = [i.quantize(palette=palette, dither=Image.Dither.NONE) for i in images]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations,
-                   loop=0, optimize=False, disposal=1)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0,
+                   optimize=False, disposal=1, palette=palette.getpalette())   # global table only
