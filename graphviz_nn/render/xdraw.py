@@ -81,6 +81,8 @@ class XdotPainter:
         line = max(1, round(width * self.scale))
         fill = None if kind.islower() or fill in INVISIBLE else fill
         pen = None if pen in INVISIBLE else pen
+        if pen is None and fill is None:            # Pillow would use its default ink
+            return
         if kind in "eE":
             cx, cy, rx, ry = op["rect"]
             (x0, y0), (x1, y1) = self.point(cx - rx, cy + ry), self.point(cx + rx, cy - ry)
