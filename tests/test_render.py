@@ -211,3 +211,24 @@ def test_player_steps_with_keys_and_buttons_in_a_real_browser(tmp_path):
     found = re.search(r'<pre id="result">([^<]*)</pre>', done.stdout)
     assert found, done.stderr[-2000:]
     assert found.group(1) == "0,1,2,1,2,1,15;1"
+
+
+def test_slide_formats_pdf_beamer_and_transparent_png(tmp_path):
+    result = traced(FLAGSHIP)
+    render(result.graph, result.steps, tmp_path / "out",
+           RenderOptions(formats=("svg", "png", "pdf"), transparent=True, gif=False))
+    out = tmp_path / "out"
+    assert (out / "graph.pdf").read_bytes().startswith(b"%PDF")
+    assert len(list((out / "frames").glob("*.pdf"))) == 16
+    tex = (out / "frames.tex").read_text()
+    assert "\\only<16>" in tex and "frames/015.pdf" in tex and "∂" not in tex
+    png = Image.open(out / "graph.png")
+    assert png.mode == "RGBA" and png.getpixel((1, 1))[3] == 0
+    assert 'fill="none"' in (out / "graph.svg").read_text().split("<g", 1)[0] + \
+        (out / "graph.svg").read_text()
+
+
+def test_jupyter_shows_a_trace_as_its_svg():
+    svg = traced(FLAGSHIP)._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg[:400]
+    assert "12" in svg

@@ -139,7 +139,7 @@ class DotWriter:
                  f'bgcolor="{"transparent" if self.transparent else t.background}"',
                  "outputorder=edgesfirst"]
         if self.slide:
-            attrs += ['ratio="compress"', 'size="13.33,7.5"']
+            attrs += ['ratio="fill"', 'size="13.33,7.5!"']     # a 16:9 slide, landscape
         if rank_spans(self.graph) > BOUNDED_EFFORT_ABOVE:   # long or many edges: bound dot's effort
             attrs += ["nslimit=1", "nslimit1=1", "mclimit=0.1", "remincross=false"]
         if self.title:

@@ -171,8 +171,19 @@ def write_rasters(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
     if "png" in options.formats:
         for path, image in [(folder / "graph.png", rasterizer.frame(pictures.final))] + \
                 [(folder / "frames" / f"{i:03d}.png", im) for i, im in enumerate(images)]:
+            if options.transparent:
+                image = see_through(image, pictures.theme.background)
             image.save(path, dpi=(options.dpi, options.dpi))
             rendered.files.append(path)
+
+
+def see_through(image, background: str):
+    """The background colour made transparent, for slides of any colour."""
+    import numpy as np
+    from PIL import Image, ImageColor
+    pixels = np.asarray(image.convert("RGBA")).copy()
+    pixels[(pixels[..., :3] == ImageColor.getrgb(background)).all(axis=-1), 3] = 0
+    return Image.fromarray(pixels, "RGBA")
 
 
 def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
@@ -201,7 +212,11 @@ def beamer_snippet(frames: list[Frame]) -> str:
 
 def latex_escape(text: str) -> str:
     replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+                    "∂": r"$\partial$", "·": r"$\cdot$", "σ": r"$\sigma$", "−": r"$-$", "×": r"$\times$",
+                    "→": r"$\to$", "←": r"$\leftarrow$", "ᵀ": r"$^\top$", "²": r"$^2$", "‖": r"$\|$",
+                    "≤": r"$\le$", "≥": r"$\ge$", "Σ": r"$\Sigma$", "η": r"$\eta$", "δ": r"$\delta$",
+                    "ŷ": r"$\hat y$", "÷": r"$\div$", "…": r"\dots{}"}
     return "".join(replacements.get(ch, ch) for ch in text)
 
 
