@@ -151,13 +151,22 @@ class Rasterizer:
 
 
 def write_gif(images: list[Image.Image], path, durations: list[int], palette_from: list[Image.Image]) -> None:
-    """One palette for every frame and no dithering: text stays crisp and nothing flickers."""
+    """One global palette for every frame and no dithering: text stays crisp, nothing flickers."""
     sample = Image.new("RGB", (max(i.width for i in palette_from), sum(i.height for i in palette_from)))
     y = 0
     for image in palette_from:
         sample.paste(image, (0, y))
         y += image.height
-    palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    palette = distinct_palette(sample)
     frames = [i.quantize(palette=palette, dither=Image.Dither.NONE) for i in images]
+    # Pillow writes a global colour table only when given the palette, and remaps quickly
+    # only when its colours are distinct: hence distinct_palette.
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0,
-                   optimize=False, disposal=1, palette=palette.getpalette())   # global table only
+                   optimize=False, disposal=1, palette=palette.getpalette())
+
+
+def distinct_palette(sample: Image.Image) -> Image.Image:
+    first = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    rgb = first.getpalette()
+    distinct = len({tuple(rgb[i:i + 3]) for i in range(0, len(rgb), 3)})
+    return sample.quantize(colors=distinct, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
