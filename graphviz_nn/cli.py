@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -14,7 +14,8 @@ from .graph import DEFAULT_MAX_NODES
 from .gradcheck import DEFAULT_TOLERANCE, check_gradients
 from .numfmt import fmt_value, number_style
 from .render.dot import DEFAULT_MAX_DRAWN
-from .render.export import RenderOptions, folder_name, render
+from .render.export import RenderOptions, folder_name, render, render_many
+from .trace.netspec import MAX_STEPS
 from .trace.expr import MAX_LENGTH
 from .trace.values import parse_assignments, parse_number_or_matrix
 
@@ -28,6 +29,7 @@ Examples:
   nngraph "sigmoid(w0*x0+w1*x1+w2)" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3 --expand
   nngraph "relu(X@W1)@W2" --at "X=[[1,2],[-1,2]]" --at "W1=[[1,-1],[0.5,0]]" --at "W2=[[0.5],[1]]"
   nngraph "x**2+x*y" --at x=1,y=2 --json
+  nngraph examples/nets/11_relu_regression.toml --view neurons --plots
 
 \b
 Exit status: 0 ok; 1 a gradient check failed or a value or gradient is nan/inf;
@@ -55,6 +57,9 @@ class Options:
     max_nodes: int
     max_length: int
     debug: bool
+    view: str = "layers"
+    plots: bool = False
+    max_steps: int = MAX_STEPS
 
 
 @click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
@@ -97,17 +102,24 @@ class Options:
               help="Refuse graphs with more nodes than this.")
 @click.option("--max-length", type=click.IntRange(1), default=MAX_LENGTH, show_default=True,
               help="Refuse expressions longer than this many characters.")
+@click.option("--view", type=click.Choice(["layers", "neurons"]), default="layers", show_default=True,
+              help="Network specs: one node per matrix, or one node per neuron and one edge per weight.")
+@click.option("--plots", is_flag=True, help="Network specs: loss per step, ‖d‖ per layer, activations (PNG, SVG).")
+@click.option("--max-steps", type=click.IntRange(1), default=MAX_STEPS, show_default=True,
+              help="Network specs: refuse [train] steps above this.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(__version__, prog_name="nngraph")
 def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
             precision, fractions, output, force, formats, no_gif, no_frames, frame_policy, theme,
-            transparent, rankdir, dpi, slide, max_draw, max_nodes, max_length, debug):
+            transparent, rankdir, dpi, slide, max_draw, view, plots, max_steps, max_nodes, max_length,
+            debug):
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
     SOURCE is an expression in Python syntax: numbers, names, + - * / ** @, parentheses and
     calls of exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, step, max, min, sum, mean,
-    softmax. It is parsed, never run.
+    softmax. It is parsed, never run. A path ending in .toml is a network spec
+    (docs/networks.md): layers, loss and training steps.
     """
     render_options = RenderOptions(formats=parse_formats(formats), gif=not (no_gif or no_frames),
                                    frames="none" if no_frames else frame_policy, html=not no_frames,
@@ -115,12 +127,14 @@ def command(source, at, json_, no_render, explain, check, tolerance, seed, expan
                                    slide=slide, force=force, max_draw=max_draw)
     options = Options(source, at, json_, not no_render, explain, check, tolerance, seed, expand,
                       const_nodes, precision, fractions, output, force, render_options,
-                      max_nodes, max_length, debug)
+                      max_nodes, max_length, debug, view, plots, max_steps)
     with number_style(precision, fractions):
         sys.exit(run(options))
 
 
 def run(options: Options) -> int:
+    if is_spec_file(options.source):
+        return run_network_spec(options)
     from .api import build
     values = {}
     for text in options.at:
@@ -142,6 +156,38 @@ def run(options: Options) -> int:
     return status
 
 
+def is_spec_file(source: str) -> bool:
+    return source.lower().endswith(".toml") and "\n" not in source
+
+
+def run_network_spec(options: Options) -> int:
+    """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
+    from .train import run_spec
+    run = run_spec(options.source, view=options.view, max_steps=options.max_steps)
+    if options.json:
+        click.echo(run.to_json())
+    else:
+        echo_lines(run.report_lines())
+    found = run.diagnostics()
+    for d in found:
+        click.echo(f"warning: {d.message}", err=True)
+    if options.render or options.plots:
+        echo_rendered(render_network(run, options))
+    return NUMERIC_TROUBLE if any(d.kind in ("nan", "inf") for d in found) else OK
+
+
+def render_network(run, options: Options):
+    drawn = [p for p in run.passes if p.drawn] if options.render else []
+    jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}", p.graph, p.steps) for p in drawn]
+    render_options = replace(options.render_options, title=run.title or None)
+
+    def plots(folder: Path) -> list:
+        from .plots import write_plots     # matplotlib only when plots are asked for
+        return write_plots(run, folder / "plots") if options.plots else []
+    target = Path(options.output) if options.output else Path("outputs") / folder_name(options.source)
+    return render_many(jobs, target, render_options, plots)
+
+
 def parse_formats(text: str) -> tuple:
     formats = tuple(f.strip().lower() for f in text.split(",") if f.strip())
     unknown = sorted(set(formats) - {"svg", "png", "pdf"})
@@ -155,7 +201,8 @@ def output_folder(options: Options) -> Path:
 
 
 def echo_rendered(rendered) -> None:
-    names = sorted({f.name if f.parent == rendered.folder else f.parent.name + "/" for f in rendered.files})
+    names = sorted({f.relative_to(rendered.folder).parts[0] + ("/" if len(f.relative_to(rendered.folder).parts) > 1 else "")
+                    for f in rendered.files})
     frames = f" ({rendered.frame_count} frames)" if rendered.frame_count else ""
     click.echo(f"\nwrote {rendered.folder}/: {', '.join(names)}{frames}")
 

@@ -33,15 +33,18 @@ def inputs_caption(graph: Graph, leaves: list[str]) -> str:
     return "forward · inputs: " + (", ".join(shown) or "constants only")
 
 
-def forward_caption(graph: Graph, n: str) -> str:
+def forward_caption(graph: Graph, n: str, xs=None, value=None) -> str:
+    """`c = x + y = 1 + 2 = 3`; xs and value are the numbers of the step (default: the graph's now)."""
     node, op = graph[n], OPS[graph[n]["op"]]
     args = graph.args[n]
+    xs = [graph[u]["value"] for u in args] if xs is None else xs
+    value = node["value"] if value is None else value
     formula = op.text([graph.label(u) for u in args], node["p"])
-    if all(is_scalar(graph[u]["value"]) for u in args):
+    if all(is_scalar(x) for x in xs):
         write = fmt_number if op.name in FUNCTIONS else operand
-        numbers = op.text([write(graph[u]["value"]) for u in args], node["p"])
-        return f"forward · {graph.label(n)} = {formula} = {numbers} = {fmt_value(node['value'])}"
-    return f"forward · {graph.label(n)} = {formula} → {shape_text(node['shape'])}"
+        numbers = op.text([write(x) for x in xs], node["p"])
+        return f"forward · {graph.label(n)} = {formula} = {numbers} = {fmt_value(value)}"
+    return f"forward · {graph.label(n)} = {formula} → {shape_text(np.shape(value))}"
 
 
 def seed_caption(graph: Graph) -> str:
@@ -49,13 +52,16 @@ def seed_caption(graph: Graph) -> str:
     return f"backward · start at the output: ∂{out}/∂{out} = {fmt_value(graph[graph.output]['grad'])}"
 
 
-def backward_caption(graph: Graph, n: str) -> str:
+def backward_caption(graph: Graph, n: str, upstream=None, grads=None) -> str:
+    """The gate's rule with its numbers; upstream and the in-edges' grads default to the graph's now."""
     node, op = graph[n], OPS[graph[n]["op"]]
     args = graph.args[n]
     locals_ = op.local_text([graph.label(u) for u in args], graph.label(n), node["p"])
-    upstream = node["grad"]
-    parts = [edge_formula(graph, edge, symbolic, upstream)
-             for edge, symbolic in zip(graph.in_edges(n), locals_)]
+    upstream = node["grad"] if upstream is None else upstream
+    edges = graph.in_edges(n)
+    grads = [graph.edge(*e)["grad"] for e in edges] if grads is None else grads
+    parts = [edge_formula(graph, edge, symbolic, upstream, grad)
+             for edge, symbolic, grad in zip(edges, locals_, grads)]
     verb = op.verb or op.symbol(node["p"])
     if op.gate == ADD and all(s == "1" for s in locals_) and is_scalar(upstream):
         verb = f"{verb} {fmt_number(upstream)} to {inputs_phrase(len(args))}"
@@ -66,12 +72,12 @@ def inputs_phrase(count: int) -> str:
     return {1: "its input", 2: "both inputs"}.get(count, f"all {count} inputs")
 
 
-def edge_formula(graph: Graph, edge, symbolic: str, upstream) -> str:
+def edge_formula(graph: Graph, edge, symbolic: str, upstream, grad=None) -> str:
     """`∂f/∂x += 1·y = 2`: `+=` where the input feeds several gates (its parts add up)."""
     u = edge[0]
     equals = "+=" if len(graph.users[u]) > 1 else "="
     name = f"∂{graph.label(graph.output)}/∂{graph.label(u)} {equals}"
-    grad = graph.edge(*edge)["grad"]
+    grad = graph.edge(*edge)["grad"] if grad is None else grad
     if not is_scalar(grad) or not is_scalar(upstream):
         return f"{name} {symbolic} [{shape_text(np.shape(grad))}]"
     if symbolic == "1":
@@ -79,13 +85,15 @@ def edge_formula(graph: Graph, edge, symbolic: str, upstream) -> str:
     return f"{name} {operand(upstream)}·{symbolic} = {fmt_number(grad)}"
 
 
-def copy_caption(graph: Graph, n: str) -> str:
-    grads = [graph.edge(*e)["grad"] for e in graph.out_edges(n)]
+def copy_caption(graph: Graph, n: str, grads=None, total=None) -> str:
+    """`x feeds 3 gates: 2 + 2 + 6 = 10`; grads are its out-edges' (default: the graph's now)."""
+    grads = [graph.edge(*e)["grad"] for e in graph.out_edges(n)] if grads is None else grads
+    total = graph[n]["grad"] if total is None else total
     count = f"{graph.label(n)} feeds {len(grads)} gates"
     if all(is_scalar(g) for g in grads):
         terms = " + ".join(operand(g) for g in grads)
-        return f"copy adds · {count}: {terms} = {fmt_number(graph[n]['grad'])}"
-    return f"copy adds · {count}: the {len(grads)} gradients add up [{shape_text(graph[n]['shape'])}]"
+        return f"copy adds · {count}: {terms} = {fmt_number(total)}"
+    return f"copy adds · {count}: the {len(grads)} gradients add up [{shape_text(np.shape(total))}]"
 
 
 # ---- the chain rule as a sum over paths -----------------------------------------
@@ -201,10 +209,11 @@ def diagnostics(graph: Graph) -> list[Diagnostic]:
 
 
 def non_finite(graph: Graph, n: str) -> list[Diagnostic]:
+    """nan or inf in a value or a gradient (a constant's gradient is nobody's business: x**2 at x<0)."""
     found = []
     for what in ("value", "grad"):
         x = graph[n][what]
-        if x is None:
+        if x is None or (what == "grad" and graph[n]["kind"] == "const"):
             continue
         for kind, bad in (("nan", np.isnan(x)), ("inf", np.isinf(x))):
             if np.any(bad):

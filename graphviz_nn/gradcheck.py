@@ -34,10 +34,16 @@ def numeric_gradient(graph: Graph, variable: str, seed: np.ndarray, step: float 
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a − b| / (|a| + |b|); entries non-finite on both sides alike agree, on one side: inf."""
     if a.size == 0:
         return 0.0
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    finite = np.isfinite(a) & np.isfinite(b)
+    alike = (a == b) | (np.isnan(a) & np.isnan(b))
     scale = np.maximum(np.abs(a) + np.abs(b), 1e-8)
-    return float(np.max(np.abs(a - b) / scale))
+    with np.errstate(all="ignore"):
+        errors = np.where(finite, np.abs(a - b) / scale, np.where(alike, 0.0, np.inf))
+    return float(np.max(errors))
 
 
 def check_gradients(graph: Graph) -> list[CheckResult]:

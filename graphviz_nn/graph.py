@@ -14,6 +14,7 @@ from .ops import OPS
 
 INPUT, PARAM, CONST, OP = "input", "param", "const", "op"
 DEFAULT_MAX_NODES = 200_000
+TEXT_LIMIT = 120     # characters of source text a node keeps: a long sum's prefixes would cost n² memory
 
 # A binary op with one literal side becomes a unary gate carrying the literal (DESIGN.md).
 # (op, literal on the left?) -> unary op, and how the literal becomes its parameter.
@@ -45,32 +46,40 @@ class Graph:
     users: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # node -> (gate, arg)
 
     def __post_init__(self):
-        for n in self.order:
-            self.args[n] = [u for u, _, _ in sorted(self.nx.in_edges(n, keys=True),
-                                                    key=lambda e: e[2])]
-            self.users[n] = []
-        for n in self.order:
-            for k, u in enumerate(self.args[n]):
-                self.users[u].append((n, k))
+        # the attribute dicts networkx holds, indexed once: the passes touch them per node and edge
+        self.node_attrs = dict(self.nx.nodes(data=True))
+        self.edge_attrs = {(u, v, k): d for u, v, k, d in self.nx.edges(keys=True, data=True)}
+        if not self.args:
+            inputs = {n: [] for n in self.order}
+            for u, v, k in self.edge_attrs:
+                inputs[v].append((k, u))
+            self.args.update((n, [u for _, u in sorted(inputs[n])]) for n in self.order)
+        if not self.users:
+            self.users.update((n, []) for n in self.order)
+            for n in self.order:
+                for k, u in enumerate(self.args[n]):
+                    self.users[u].append((n, k))
 
     def __getitem__(self, n: str) -> dict:
-        return self.nx.nodes[n]
+        attrs = self.node_attrs.get(n)
+        return self.nx.nodes[n] if attrs is None else attrs
 
     def edge(self, source: str, target: str, arg: int) -> dict:
-        return self.nx.edges[source, target, arg]
+        attrs = self.edge_attrs.get((source, target, arg))
+        return self.nx.edges[source, target, arg] if attrs is None else attrs
 
     def label(self, n: str) -> str:
-        return self.nx.nodes[n]["label"]
+        return self[n]["label"]
 
     def leaves(self) -> list[str]:
-        return [n for n in self.order if self.nx.nodes[n]["kind"] != OP]
+        return [n for n in self.order if self[n]["kind"] != OP]
 
     def variables(self) -> list[str]:
         """The inputs and parameters: the nodes a user asks gradients for."""
-        return [n for n in self.order if self.nx.nodes[n]["kind"] in (INPUT, PARAM)]
+        return [n for n in self.order if self[n]["kind"] in (INPUT, PARAM)]
 
     def gates(self) -> list[str]:
-        return [n for n in self.order if self.nx.nodes[n]["kind"] == OP]
+        return [n for n in self.order if self[n]["kind"] == OP]
 
     def in_edges(self, n: str) -> list[tuple[str, str, int]]:
         return [(u, n, k) for k, u in enumerate(self.args[n])]
@@ -79,7 +88,7 @@ class Graph:
         return [(n, v, k) for v, k in self.users[n]]
 
     def is_scalar(self) -> bool:
-        return all(np.ndim(self.nx.nodes[n]["value"]) == 0 for n in self.order)
+        return all(np.ndim(self[n]["value"]) == 0 for n in self.order)
 
 
 @dataclass
@@ -125,8 +134,8 @@ class GraphBuilder:
         if self.expand and OPS[op].expansion:
             emit = lambda name, inner, q=None: self.apply(name, inner, q, span=span)
             return OPS[op].expansion(emit, args[0], p)
-        text = text or OPS[op].text([self.arg_text(a, op, k) for k, a in enumerate(args)], p)
-        generation = 1 + max(self.records[a].generation for a in args)
+        text = clip_text(text or OPS[op].text([self.arg_text(a, op, k, p) for k, a in enumerate(args)], p))
+        generation = 1 + max([self.records[a].generation for a in args])
         return self.add(Record(OP, op, tuple(args), p, text=text, span=span,
                                generation=generation))
 
@@ -146,11 +155,11 @@ class GraphBuilder:
     def const_node(self, literal: Literal) -> int:
         return self.add(Record(CONST, text=literal.text, value=literal.value))
 
-    def arg_text(self, record_id: int, parent: str = "add", position: int = 0) -> str:
+    def arg_text(self, record_id: int, parent: str = "add", position: int = 0, parent_p=None) -> str:
         """An argument's text inside its gate's text, bracketed where precedence needs it."""
         record = self.records[record_id]
         inner = precedence(record.op, record.p) if record.kind == OP else ATOM
-        outer = precedence(parent, None)
+        outer = precedence(parent, parent_p)
         if outer == ATOM:          # a function's arguments need no brackets
             return record.text
         if inner < outer or (inner == outer and position == 1 and parent in ("sub", "div", "pow")) \
@@ -172,16 +181,18 @@ class GraphBuilder:
         order = sorted(keep, key=lambda i: (self.records[i].generation, i))
         names = self.name_nodes(order)
         g = nx.MultiDiGraph()
-        for i in order:
-            r = self.records[i]
-            g.add_node(names[i], kind=r.kind, op=r.op, p=r.p, label=self.display(r, names[i]),
-                       text=r.text, span=r.span, value=r.value, grad=None,
-                       shape=None if r.value is None else r.value.shape,
-                       generation=r.generation)
+        records = [self.records[i] for i in order]
+        g.add_nodes_from((names[i], dict(kind=r.kind, op=r.op, p=r.p, label=self.display(r, names[i]),
+                                         text=r.text, span=r.span, value=r.value, grad=None,
+                                         shape=None if r.value is None else r.value.shape,
+                                         generation=r.generation))
+                         for i, r in zip(order, records))
+        for i, r in zip(order, records):
             for k, a in enumerate(r.args):
                 g.add_edge(names[a], names[i], key=k, value=None, grad=None)
+        args = {names[i]: [names[a] for a in r.args] for i, r in zip(order, records)}
         return Graph(g, names[result], [names[i] for i in order],
-                     source or self.records[result].text, kind)
+                     source or self.records[result].text, kind, args)
 
     def ancestors(self, result: int) -> set[int]:
         keep, stack = {result}, [result]
@@ -208,6 +219,18 @@ class GraphBuilder:
         return record.text if record.kind == CONST else name
 
 
+def excerpt(source: str, start: int, end: int, limit: int = TEXT_LIMIT) -> str:
+    """source[start:end], its middle cut out (…) when longer than limit; O(limit), not O(end − start)."""
+    if end - start <= limit:
+        return source[start:end]
+    half = (limit - 1) // 2
+    return f"{source[start:start + half]}…{source[end - half:end]}"
+
+
+def clip_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    return excerpt(text, 0, len(text), limit)
+
+
 def letter_names():
     """a, b, …, z, aa, ab, …: names for intermediate nodes, as the exercises write them."""
     for width in count(1):
@@ -221,5 +244,7 @@ PRECEDENCE = {"add": 1, "sub": 1, "shift": 1, "rsub": 1, "mul": 2, "div": 2, "ma
 
 
 def precedence(op: str, p) -> int:
-    """How tightly an op's text binds, as in Python (a negation `-x` binds like a product)."""
+    """How tightly an op's text binds, as in Python: a negation `-x` tighter than `x * 3`."""
+    if op == "scale" and p != -1:
+        return PRECEDENCE["mul"]
     return PRECEDENCE.get(op, ATOM)

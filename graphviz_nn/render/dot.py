@@ -195,7 +195,8 @@ class DotWriter:
         u, v, k = edge
         attrs = self.graph.edge(*edge)
         self.drawing.edge_ids[edge] = index
-        self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], attrs["grad"])
+        grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
+        self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs)
 
     def output_edge(self, index: int) -> None:
         """CS231n draws the output's value and its gradient 1 on a last, dangling edge."""
@@ -205,10 +206,10 @@ class DotWriter:
         self.lines.append(f'  result [shape=plaintext, label=<{font(self.graph.label(out), self.theme.ink, 12)}>];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
-    def connect(self, index: int, tail: str, head: str, value, grad) -> None:
+    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None) -> None:
         """Small graphs: the edge runs through a label node, value above the line, gradient below.
         Large graphs: a plain edge label (half the layout work), value over gradient."""
-        table = self.label_table(index, value, grad, through=not self.compact)
+        table = self.label_table(index, value, grad, through=not self.compact, weight=attrs or {})
         if self.compact:
             self.lines.append(f"  {tail} -> {head} [label=<{table}>];")
             return
@@ -217,11 +218,20 @@ class DotWriter:
         self.lines.append(f"  {tail} -> e{index}:{into} [arrowhead=none];")
         self.lines.append(f"  e{index}:{out} -> {head};")
 
-    def label_table(self, index: int, value, grad, through: bool) -> str:
+    def label_table(self, index: int, value, grad, through: bool, weight: dict) -> str:
+        """Value over gradient; a neuron-view edge adds its weight above and the weight's
+        gradient below (`W1[1,2] = 0.5` … `∂L/∂W1[1,2] = 0.1`)."""
         v = self.part(f"value:{index}", "value", ("font", "bg"))
         g = self.part(f"grad:{index}", "grad", ("font", "bg"))
-        top = f'<TD BGCOLOR="{v.colours["bg"]}" CELLPADDING="2">{number_cells(value, v.colours["font"])}</TD>'
-        bottom = f'<TD BGCOLOR="{g.colours["bg"]}" CELLPADDING="2">{number_cells(grad, g.colours["font"])}</TD>'
+        shown = font("", g.colours["font"]) if grad is None else number_cells(grad, g.colours["font"])
+        value_cell, grad_cell = number_cells(value, v.colours["font"]), shown
+        if "weight" in weight:
+            name, dw = weight["weight_name"], weight.get("weight_grad")
+            weight_line = font(f"{name} = {fmt_number(weight['weight'])}", self.theme.ink, 8)
+            weight_grad = font("" if dw is None else f"∂L/∂{name} = {fmt_number(dw)}", g.colours["font"], 8)
+            value_cell, grad_cell = f"{weight_line}<BR/>{value_cell}", f"{grad_cell}<BR/>{weight_grad}"
+        top = f'<TD BGCOLOR="{v.colours["bg"]}" CELLPADDING="2">{value_cell}</TD>'
+        bottom = f'<TD BGCOLOR="{g.colours["bg"]}" CELLPADDING="2">{grad_cell}</TD>'
         if self.rankdir == "TB" and through:
             cells = f"<TR>{top}<VR/>{bottom}</TR>"
         else:

@@ -65,13 +65,25 @@ def summary_caption(graph: Graph) -> str:
 
 
 def render(graph: Graph, steps: list, target: Path, options: RenderOptions) -> Rendered:
+    return render_many([("", graph, steps)], target, options)
+
+
+def render_many(jobs: list[tuple], target: Path, options: RenderOptions, extra=None) -> Rendered:
+    """Draw each (subfolder, graph, steps) job into one staging folder, then move it into place
+    whole; `extra(folder)` may add files (plots) and returns their paths."""
     target = Path(target)
     check_target(target, options.force)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     staging.chmod(0o755)
     try:
-        rendered = write_all(graph, steps, staging, options)
+        rendered = Rendered(staging)
+        for sub, graph, steps in jobs:
+            (staging / sub).mkdir(exist_ok=True)
+            one = write_all(graph, steps, staging / sub, options)
+            rendered.files += one.files
+            rendered.frame_count += one.frame_count
+        rendered.files += extra(staging) if extra else []
         (staging / MARKER).write_text("written by nngraph; the next run replaces this folder\n")
         replace_folder(staging, target)
     except BaseException:

@@ -17,6 +17,7 @@ from .frames import (ACTIVE, CAPTION_LINE, CAPTION_SIZE, HIDDEN, KNOWN, PENDING,
 from .xdraw import XdotPainter, font
 
 MARGIN_POINTS = 1.5         # pen width around a part's drawn shapes
+ACTIVE_HIDING_SUM = "active, total gradient hidden"
 
 
 @dataclass
@@ -86,10 +87,12 @@ class Rasterizer:
         self.base = base_states(first)
         offset = PAD_INCHES * 72
         painter = XdotPainter(layout.json, dpi, offset)
-        variants = [self.base, {n: KNOWN for n in self.base}, self.active_everything()]
+        variants = [self.base, {n: KNOWN for n in self.base}, self.active_everything(KNOWN),
+                    self.active_everything(HIDDEN)]
         images = [painter.paint(self.colour_function(states, warned), theme.background)
                   for states in variants]
-        self.images = {PENDING: images[0], HIDDEN: images[0], KNOWN: images[1], ACTIVE: images[2]}
+        self.images = {PENDING: images[0], HIDDEN: images[0], KNOWN: images[1], ACTIVE: images[2],
+                       ACTIVE_HIDING_SUM: images[3]}
         self.regions = self.part_regions(colour_boxes(layout.json), layout.bounding_box[1], offset)
         self.font = font(round(CAPTION_SIZE * self.scale))
 
@@ -105,8 +108,8 @@ class Rasterizer:
     def variant_images(self) -> list[Image.Image]:
         return [self.images[PENDING], self.images[KNOWN], self.images[ACTIVE]]
 
-    def active_everything(self) -> dict[str, str]:
-        return {n: (KNOWN if part.kind == "sum" else ACTIVE) for n, part in self.drawing.parts.items()}
+    def active_everything(self, sums: str) -> dict[str, str]:
+        return {n: (sums if part.kind == "sum" else ACTIVE) for n, part in self.drawing.parts.items()}
 
     def part_regions(self, boxes: dict[str, Box], height: float, pad: float) -> dict[str, tuple]:
         s, m = self.scale, MARGIN_POINTS
@@ -123,15 +126,17 @@ class Rasterizer:
         return regions
 
     def graph_image(self, frame: Frame) -> Image.Image:
+        """The pending picture with every part not in its pending state pasted in. A variable's
+        box holds its total gradient (a part of its own), so the box comes from the picture
+        whose total-gradient state matches."""
         image = self.images[PENDING].copy()
-        order = sorted(self.regions, key=lambda n: self.drawing.parts[n].kind == "sum")
         pasted_nodes = set()
-        for name in order:
+        for name, region in self.regions.items():
             state = frame.states[name]
-            inside_pasted = name.startswith("sum:") and "node:" + name[4:] in pasted_nodes
-            if state == self.base[name] and not inside_pasted:
+            if name.startswith("sum:") and "node:" + name[4:] in pasted_nodes or state == self.base[name]:
                 continue
-            region = self.regions[name]
+            if state == ACTIVE and frame.states.get("sum:" + name[5:]) == HIDDEN:
+                state = ACTIVE_HIDING_SUM
             image.paste(self.images[state].crop(region), region[:2])
             if name.startswith("node:"):
                 pasted_nodes.add(name)

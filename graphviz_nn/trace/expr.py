@@ -4,11 +4,12 @@ from __future__ import annotations
 import ast
 import contextlib
 import sys
+from itertools import accumulate
 
 import numpy as np
 
 from ..errors import UserError
-from ..graph import Graph, GraphBuilder, Literal
+from ..graph import Graph, GraphBuilder, Literal, excerpt
 from ..ops import FUNCTIONS, OPS
 
 MAX_LENGTH = 100_000          # characters; the deepest possible nesting follows from it
@@ -70,12 +71,36 @@ def syntax_error(source: str, exc: SyntaxError) -> UserError:
 
 def char_index(source: str, lineno: int, col: int, chars: bool = False) -> int:
     """Absolute character index of (line, column); ast columns count UTF-8 bytes."""
-    lines = source.splitlines(keepends=True) or [""]
-    line = lines[min(lineno, len(lines)) - 1]
-    before = sum(len(x) for x in lines[:lineno - 1])
-    if chars:
-        return before + max(col, 0)
-    return before + len(line.encode()[:col].decode(errors="ignore"))
+    return SourcePositions(source).index(lineno, col, chars)
+
+
+class SourcePositions:
+    """(line, column) -> character index, with the lines split once: a long source has many nodes."""
+
+    def __init__(self, source: str):
+        self.lines = source.splitlines(keepends=True) or [""]
+        self.starts = list(accumulate((len(x) for x in self.lines), initial=0))
+        self.ascii = source.isascii()
+        self.columns: dict[int, list[int]] = {}     # line -> character column of each byte offset
+
+    def index(self, lineno: int, col: int, chars: bool = False) -> int:
+        line = min(lineno, len(self.lines)) - 1
+        before = self.starts[line]
+        if chars:
+            return before + max(col, 0)
+        if self.ascii:
+            return before + min(max(col, 0), len(self.lines[line]))
+        columns = self.columns.get(line) or self.columns.setdefault(line, byte_columns(self.lines[line]))
+        return before + columns[min(max(col, 0), len(columns) - 1)]
+
+
+def byte_columns(line: str) -> list[int]:
+    """For each UTF-8 byte offset in the line, the number of whole characters before it."""
+    columns = [0]
+    for i, ch in enumerate(line):
+        width = len(ch.encode(errors="surrogatepass"))
+        columns += [i] * (width - 1) + [i + 1]
+    return columns
 
 
 class ExpressionTracer:
@@ -83,10 +108,11 @@ class ExpressionTracer:
 
     def __init__(self, source: str, values: dict, builder: GraphBuilder):
         self.source, self.values, self.builder = source, values, builder
+        self.positions = SourcePositions(source)
 
     def span(self, node: ast.AST) -> tuple[int, int]:
-        start = char_index(self.source, node.lineno, node.col_offset)
-        end = char_index(self.source, node.end_lineno, node.end_col_offset)
+        start = self.positions.index(node.lineno, node.col_offset)
+        end = self.positions.index(node.end_lineno, node.end_col_offset)
         return start, end
 
     def refuse(self, node: ast.AST, what: str, hint: str | None = None) -> UserError:
@@ -95,14 +121,16 @@ class ExpressionTracer:
 
     def trace(self, tree: ast.Expression):
         results: dict[int, object] = {}
-        stack = [(tree.body, False)]
+        stack = [(tree.body, None)]          # (node, its children once they are being traced)
         while stack:
-            node, ready = stack.pop()
-            if ready:
-                results[id(node)] = self.visit(node, [results.pop(id(c)) for c in self.children(node)])
-            else:
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(self.children(node)))
+            node, children = stack.pop()
+            if children is None:
+                children = self.children(node)
+                if children:
+                    stack.append((node, children))
+                    stack.extend((c, None) for c in reversed(children))
+                    continue
+            results[id(node)] = self.visit(node, [results.pop(id(c)) for c in children])
         return results[id(tree.body)]
 
     def children(self, node: ast.AST) -> list[ast.AST]:
@@ -136,12 +164,12 @@ class ExpressionTracer:
                             self.source, self.span(node))
 
     def visit(self, node: ast.AST, args: list):
-        span = self.span(node)
-        text = self.source[span[0]:span[1]]
-        if isinstance(node, ast.Constant):
-            return self.literal(node, text)
         if isinstance(node, ast.Name):
             return self.variable(node)
+        span = self.span(node)
+        text = excerpt(self.source, *span)
+        if isinstance(node, ast.Constant):
+            return self.literal(node, text)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.UAdd):
                 return args[0]

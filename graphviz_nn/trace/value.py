@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import UserError
 from ..graph import PARAM, Graph, GraphBuilder, Literal
 from ..ops import FUNCTIONS
 
@@ -66,12 +67,22 @@ def trace_value(result: Var, builder: GraphBuilder) -> Graph:
         args = [ids[id(a)] if isinstance(a, Var) else builder.literal(a) for a in v.args]
         if v.op is None:
             ids[id(v)] = builder.variable(v.name, v.value, v.kind)
+            check_same(builder, v)
         elif v.op == "neg":
             ids[id(v)] = (Literal(-args[0].value, f"-{args[0].text}") if isinstance(args[0], Literal)
-                          else builder.apply("scale", args, -1.0, text=f"-{builder.arg_text(args[0])}"))
+                          else builder.apply("scale", args, -1.0,
+                                             text=f"-{builder.arg_text(args[0], 'scale', 0, -1.0)}"))
         else:
             ids[id(v)] = builder.apply(v.op, args)
     return builder.finish(ids[id(result)], "", "expression")
+
+
+def check_same(builder: GraphBuilder, v: Var) -> None:
+    """Two Vars may share a name only if they are the same variable (same value and kind)."""
+    first = builder.records[builder.by_name[v.name]]
+    if first.kind != v.kind or first.value.shape != v.value.shape or not np.array_equal(first.value, v.value, equal_nan=True):
+        raise UserError(f"two different variables are named {v.name}",
+                        hint="give each var() its own name, or reuse the same Var object")
 
 
 def reachable(result: Var) -> list[Var]:

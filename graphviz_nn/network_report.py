@@ -1,0 +1,149 @@
+"""A network run in words and JSON: the terminal's lines and the document of DESIGN.md (kind "network")."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import report
+from .graph import Graph
+from .numfmt import fmt_value, shape_text, to_json
+from .ops import OPS
+from .optim import Optimizer
+from .trace.netspec import NetworkSpec
+from .trace.network import layer_call
+
+if TYPE_CHECKING:
+    from .train import NetworkRun, Pass
+
+SUMMARY_LINES = 12         # losses listed for a long run's passes that are not drawn
+
+
+def document(run: NetworkRun) -> dict:
+    doc = report.document(run.spec.path, "network", [pass_dict(run, p) for p in run.passes])
+    doc.update(title=run.title, view=run.view, network=describe_network(run.spec))
+    if run.optimizer:
+        doc["training"] = {"optimizer": run.optimizer.name, "lr": run.optimizer.lr,
+                           **run.optimizer.options, "update": run.optimizer.formula(),
+                           "steps": len(run.passes), "order": list(run.spec.train.order or []) or None}
+    return doc
+
+
+def pass_dict(run: NetworkRun, p: Pass) -> dict:
+    """A drawn pass: DESIGN.md's pass plus the network's keys. Not drawn: the numbers only (and of a
+    long run of a large network, only the loss: see train.ARRAY_BUDGET)."""
+    extra = {"observations": p.rows}
+    if run.optimizer:
+        extra["training_step"] = p.number
+    if p.loss is not None:
+        extra["loss"] = to_json(p.loss)
+    if p.gradients is not None:
+        extra["gradients"] = as_json(p.gradients)
+    if p.params_after is not None:
+        extra["params_after"] = as_json(p.params_after)
+    if not p.drawn:
+        return ({"output": to_json(p.output)} if p.output is not None else {}) | extra
+    if run.view == "neurons":
+        extra["weights"] = weights_json(p.graph)
+    return report.graph_pass(p.graph, **extra)
+
+
+def lines(run: NetworkRun) -> list[str]:
+    result = [run.title, network_line(run.spec)]
+    if run.optimizer:
+        result.append(training_line(run.spec, run.optimizer))
+    listed = listed_passes([p for p in run.passes if not p.drawn])
+    for p in run.passes:
+        if p.drawn:
+            result += [""] + pass_lines(run, p)
+        elif p.number in listed:
+            result.append(compact_line(p))
+    if run.optimizer and len(run.passes) > 1:
+        result += ["", f"after {len(run.passes)} steps:"] + param_lines(run.passes[-1].params_after)
+    return result
+
+
+# ---- JSON pieces ----------------------------------------------------------------------------
+
+def as_json(arrays: dict) -> dict:
+    return {name: to_json(value) for name, value in arrays.items()}
+
+
+def weights_json(graph: Graph) -> list[dict]:
+    """Neuron view: the weight on each edge, its gradient and (after an update) its new value."""
+    rows = []
+    for v in graph.gates():
+        for u, _, k in graph.in_edges(v):
+            attrs = graph.edge(u, v, k)
+            if "weight_name" in attrs:
+                name = attrs["weight_name"]
+                rows.append({"source": u, "target": v, "arg": k, "param": name[:name.index("[")],
+                             "name": name, "value": attrs["weight"], "grad": attrs.get("weight_grad"),
+                             **({"after": attrs["weight_after"]} if "weight_after" in attrs else {})})
+    return rows
+
+
+def describe_network(spec: NetworkSpec) -> dict:
+    return {"layers": [{"type": layer.type, "name": layer.name, "width": layer.width,
+                        **({"bias": layer.bias} if layer.type == "linear" else {}),
+                        **({"slope": layer.slope} if layer.type == "leaky_relu" else {})}
+                       for layer in spec.layers],
+            "loss": None if spec.loss is None else {"type": spec.loss.type, "reduction": spec.loss.reduction},
+            "output": spec.output}
+
+
+# ---- terminal lines ------------------------------------------------------------------------------
+
+def network_line(spec: NetworkSpec) -> str:
+    parts, current = [f"X {shape_text(spec.X.shape)}"], "X"
+    for layer in spec.layers:
+        call = layer_call(layer, current)
+        width = f" ({shape_text(spec.params[f'W{layer.index}'].shape)})" if layer.type == "linear" else ""
+        parts.append(f"{layer.name} = {call.text}{width}")
+        current = layer.name
+    line = "network: " + " → ".join(parts)
+    if spec.loss:
+        line += f"; loss L = {OPS[spec.loss.type].text([current, 'y'], spec.loss.reduction)} ({spec.loss.type})"
+    else:
+        line += "; no loss: the backward pass starts from ones at the output"
+    return line
+
+
+def training_line(spec: NetworkSpec, optimizer: Optimizer) -> str:
+    train = spec.train
+    batch = (f"one observation per step, order {list(train.order)}" if train.order
+             else f"full batch ({len(spec.X)} observations)")
+    steps = f"{train.steps} step" + ("" if train.steps == 1 else "s")
+    return (f"training: {optimizer.name}, {optimizer.constants()}, {steps}, {batch}; "
+            f"update {optimizer.formula()}")
+
+
+def pass_lines(run: NetworkRun, p: Pass) -> list[str]:
+    head = f"step {p.number} of {len(run.passes)}" if run.optimizer else "forward and backward pass"
+    lines = [f"── {head} · observation{'s' if len(p.rows) > 1 else ''} "
+             f"{', '.join(map(str, p.rows))} ──"]
+    lines += report.node_table(p.graph)
+    if p.loss is not None:
+        lines.append(f"L = {fmt_value(p.loss)}")
+    out = "L" if p.loss is not None else f"Σ{run.spec.output}"
+    lines += [f"∂{out}/∂{name} = {fmt_value(g)}" for name, g in p.gradients.items()]
+    if p.params_after is not None:
+        lines += [f"after the update ({run.optimizer.formula()}):"] + param_lines(p.params_after)
+    return lines
+
+
+def param_lines(params: dict) -> list[str]:
+    return [f"  {name} = {fmt_value(value)}" for name, value in params.items()]
+
+
+def compact_line(p: Pass) -> str:
+    loss = f"L = {fmt_value(p.loss)}" if p.loss is not None else f"ŷ = {fmt_value(p.output)}"
+    return f"step {p.number} · observations {', '.join(map(str, p.rows))} · {loss}"
+
+
+def listed_passes(undrawn: list[Pass]) -> set[int]:
+    """The undrawn passes the terminal lists: all of a few, or SUMMARY_LINES spread over many."""
+    if len(undrawn) <= SUMMARY_LINES:
+        return {p.number for p in undrawn}
+    picks = np.linspace(0, len(undrawn) - 1, SUMMARY_LINES).round().astype(int)
+    return {undrawn[i].number for i in picks}

@@ -1,0 +1,89 @@
+"""Optimizers: one update rule each, written as the captions state it (PyTorch's conventions)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .numfmt import fmt_number
+
+
+def sgd(w, g, state, t, lr, o):
+    return w - lr * g
+
+
+def momentum(w, g, state, t, lr, o):
+    state["v"] = o["beta"] * state.get("v", 0.0) + g
+    return w - lr * state["v"]
+
+
+def nesterov(w, g, state, t, lr, o):
+    state["v"] = o["beta"] * state.get("v", 0.0) + g
+    return w - lr * (g + o["beta"] * state["v"])
+
+
+def rmsprop(w, g, state, t, lr, o):
+    state["s"] = o["beta"] * state.get("s", 0.0) + (1 - o["beta"]) * g * g
+    return w - lr * g / (np.sqrt(state["s"]) + o["eps"])
+
+
+def adam(w, g, state, t, lr, o):
+    state["m"] = o["beta1"] * state.get("m", 0.0) + (1 - o["beta1"]) * g
+    state["v"] = o["beta2"] * state.get("v", 0.0) + (1 - o["beta2"]) * g * g
+    m_hat = state["m"] / (1 - o["beta1"] ** t)
+    v_hat = state["v"] / (1 - o["beta2"] ** t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + o["eps"])
+
+
+@dataclass(frozen=True)
+class Rule:
+    update: Callable          # (w, g, state, t, lr, options) -> new w; updates state in place
+    template: str             # {w}: the parameter, {g}: its gradient
+
+
+RULES = {
+    "sgd": Rule(sgd, "{w} ← {w} − η·{g}"),
+    "momentum": Rule(momentum, "v ← β·v + {g}; {w} ← {w} − η·v"),
+    "nesterov": Rule(nesterov, "v ← β·v + {g}; {w} ← {w} − η·({g} + β·v)"),
+    "rmsprop": Rule(rmsprop, "s ← β·s + (1−β)·({g})²; {w} ← {w} − η·{g}/(√s + ε)"),
+    "adam": Rule(adam, "m ← β1·m + (1−β1)·{g}; v ← β2·v + (1−β2)·({g})²; "
+                       "{w} ← {w} − η·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)"),
+}
+SYMBOLS = {"beta": "β", "beta1": "β1", "beta2": "β2", "eps": "ε"}
+
+
+@dataclass(frozen=True)
+class Update:
+    name: str
+    old: np.ndarray
+    grad: np.ndarray
+    new: np.ndarray
+    state: dict               # the optimizer's slots after this step (v, s, m), copied
+
+
+@dataclass
+class Optimizer:
+    name: str
+    lr: float
+    options: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)      # parameter -> its slots
+    t: int = 0
+
+    def formula(self, w: str = "W") -> str:
+        return RULES[self.name].template.format(w=w, g=f"∂L/∂{w}")
+
+    def constants(self) -> str:
+        return ", ".join([f"η = {fmt_number(self.lr)}"] +
+                         [f"{SYMBOLS[k]} = {fmt_number(v)}" for k, v in self.options.items()])
+
+    def step(self, params: dict, grads: dict) -> list[Update]:
+        """One update of every parameter; params are not changed, the new values are returned."""
+        self.t += 1
+        updates = []
+        for name, old in params.items():
+            slots = self.state.setdefault(name, {})
+            new = RULES[self.name].update(old, grads[name], slots, self.t, self.lr, self.options)
+            updates.append(Update(name, old, grads[name], np.asarray(new, dtype=float),
+                                  {k: np.copy(v) for k, v in slots.items()}))
+        return updates

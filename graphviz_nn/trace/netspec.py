@@ -1,0 +1,492 @@
+"""Network specs: a TOML file read, checked and turned into plain dataclasses (no graphs here)."""
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..numfmt import shape_text
+
+MAX_STEPS = 10_000
+MAX_ENTRIES = 1_000_000          # numbers in one matrix (data, weights, a layer's values)
+MAX_FILE_BYTES = 20_000_000
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "step", "identity")
+LAYER_TYPES = ("linear",) + ACTIVATIONS
+LOSS_TYPES = ("half_sse", "sse", "mse", "half_mse", "logloss", "softmax_ce")
+REDUCED_LOSSES = ("logloss", "softmax_ce")
+INITS = ("zeros", "constant", "uniform", "normal", "xavier", "he")
+INIT_KEYS = {"constant": {"value": None}, "uniform": {"low": -1.0, "high": 1.0},
+             "normal": {"mean": 0.0, "std": 1.0}}
+OPTIMIZERS = {"sgd": {}, "momentum": {"beta": 0.9}, "nesterov": {"beta": 0.9},
+              "rmsprop": {"beta": 0.9, "eps": 1e-8},
+              "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+
+TOP_KEYS = ("title", "seed", "data", "layer", "loss", "train")
+DATA_KEYS = ("X", "y")
+LINEAR_KEYS = ("type", "W", "b", "bias", "shape", "units", "init", "seed",
+               "value", "low", "high", "mean", "std")
+LOSS_KEYS = ("type", "reduction")
+TRAIN_KEYS = ("lr", "steps", "order", "optimizer", "beta", "beta1", "beta2", "eps")
+
+
+# ---- the validated spec ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Layer:
+    type: str                 # linear or an activation
+    position: int             # 1-based place among the spec's [[layer]] tables
+    index: int                # k of Wk, bk, Hk, Ok: how many linear layers came so far
+    width: int                # columns of this layer's output
+    bias: bool = False
+    slope: float = 0.01       # leaky_relu only
+
+    @property
+    def name(self) -> str:
+        return f"H{self.index}" if self.type == "linear" else f"O{self.index}"
+
+    @property
+    def op(self) -> str:
+        return self.type
+
+    @property
+    def p(self):
+        return self.slope if self.type == "leaky_relu" else None
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    type: str
+    reduction: str | None     # mean | sum for logloss and softmax_ce; None: fixed by the type
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    lr: float
+    steps: int
+    order: tuple[int, ...] | None       # 1-based observations, one per step, cyclic
+    optimizer: str
+    options: dict = field(default_factory=dict)   # beta, beta1, beta2, eps
+
+
+@dataclass
+class NetworkSpec:
+    path: str
+    title: str
+    X: np.ndarray                       # n×d, rows are observations
+    y: np.ndarray | None                # n×m; class numbers already made one-hot
+    layers: list[Layer]
+    params: dict[str, np.ndarray]       # initial W1, b1, W2, … in layer order
+    loss: LossSpec | None = None
+    train: TrainSpec | None = None
+
+    @property
+    def output(self) -> str:
+        return self.layers[-1].name
+
+    def rows(self, step: int) -> np.ndarray:
+        """0-based rows of X used in training step `step` (1-based): all, or one from `order`."""
+        if self.train is None or self.train.order is None:
+            return np.arange(len(self.X))
+        order = self.train.order
+        return np.array([order[(step - 1) % len(order)] - 1])
+
+
+# ---- where a mistake is -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Place:
+    """A table of the spec file, for messages that name the file, the table and the key."""
+    file: str
+    table: str
+
+    def error(self, key: str | None, message: str, hint: str | None = None) -> UserError:
+        where = f"{self.table}, key {key}" if key else self.table
+        return UserError(f"{self.file}: {where}: {message}", hint=hint)
+
+
+def check_keys(table: dict, known, place: Place) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            guess = f"did you mean {close[0]}? " if close else ""
+            raise place.error(key, "unknown key", hint=f"{guess}known keys: {', '.join(known)}")
+
+
+def need(table: dict, key: str, place: Place, what: str):
+    if key not in table:
+        raise place.error(key, f"missing key: {what}")
+    return table[key]
+
+
+def choice(value, options, place: Place, key: str, what: str) -> str:
+    if value not in options:
+        close = difflib.get_close_matches(str(value), options, n=1)
+        guess = f"did you mean {close[0]}? " if close else ""
+        raise place.error(key, f"unknown {what} {value!r}", hint=f"{guess}known: {', '.join(options)}")
+    return value
+
+
+def number(value, place: Place, key: str, low=-math.inf, high=math.inf, closed_high=True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise place.error(key, f"must be a number, got {value!r}")
+    if not (low <= value and (value <= high if closed_high else value < high)):
+        bracket = "]" if closed_high else ")"
+        raise place.error(key, f"must lie in [{low:g}, {high:g}{bracket}, got {value!r}")
+    return float(value)
+
+
+def whole(value, place: Place, key: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise place.error(key, f"must be a whole number ≥ {low}, got {value!r}")
+    if high is not None and value > high:
+        raise place.error(key, f"{value:,} is more than the limit of {high:,}",
+                          hint="raise the limit (max_steps) if you really need this")
+    return value
+
+
+def matrix(value, place: Place, key: str) -> np.ndarray:
+    """A number, a list of numbers or a list of equal rows: 0-, 1- or 2-dimensional."""
+    if isinstance(value, list):
+        if not value:
+            raise place.error(key, "is empty")
+        rows = [v for v in value if isinstance(v, list)]
+        if rows and len(rows) != len(value):
+            raise place.error(key, "mixes numbers and rows", hint="a matrix is a list of rows: [[1, 2], [3, 4]]")
+        if rows:
+            for i, row in enumerate(rows):
+                if len(row) != len(rows[0]):
+                    raise place.error(key, f"ragged matrix: row 1 has {len(rows[0])} entries "
+                                           f"but row {i + 1} has {len(row)}")
+                for v in row:
+                    entry(v, place, key)
+        else:
+            for v in value:
+                entry(v, place, key)
+    else:
+        entry(value, place, key)
+    array = np.array(value, dtype=float)
+    if array.size > MAX_ENTRIES:
+        raise place.error(key, f"{array.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
+    return array
+
+
+def entry(v, place: Place, key: str) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise place.error(key, f"entries must be numbers, got {v!r}")
+    if not math.isfinite(v):
+        raise place.error(key, f"entries must be finite, got {v!r}")
+
+
+def two_d(value, place: Place, key: str, hint: str) -> np.ndarray:
+    array = matrix(value, place, key)
+    if array.ndim != 2:
+        raise place.error(key, f"must be a matrix (a list of rows), got {shape_text(array.shape)}", hint=hint)
+    return array
+
+
+# ---- reading the file ----------------------------------------------------------------
+
+def load_spec(path: str, max_steps: int = MAX_STEPS) -> NetworkSpec:
+    return parse_spec(read_toml(path), path, max_steps)
+
+
+def read_toml(path: str) -> dict:
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise UserError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes")
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read the network spec {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: not valid TOML: {exc}") from None
+
+
+def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS) -> NetworkSpec:
+    file = str(path)
+    top = Place(file, "the top level")
+    check_keys(doc, TOP_KEYS, top)
+    title = doc.get("title", Path(path).stem)
+    if not isinstance(title, str):
+        raise top.error("title", "must be a string")
+    seed = whole(doc.get("seed", 0), top, "seed", 0)
+    X, raw_y = parse_data(table_of(doc, "data", top, required=True), Place(file, "[data]"))
+    layers, params = parse_layers(doc, X, seed, file)
+    loss = parse_loss(doc.get("loss"), layers, Place(file, "[loss]"), top)
+    y = targets(raw_y, loss, X, layers[-1], Place(file, "[data]"))
+    train = parse_train(doc.get("train"), len(X), max_steps, Place(file, "[train]"), top)
+    if train is not None and loss is None:
+        raise top.error("train", "training needs a [loss] to minimise", hint="add [loss] with type = …")
+    return NetworkSpec(path, title, X, y, layers, params, loss, train)
+
+
+def table_of(doc: dict, key: str, place: Place, required=False) -> dict | None:
+    if key not in doc:
+        if required:
+            raise place.error(key, f"missing table [{key}]")
+        return None
+    if not isinstance(doc[key], dict):
+        raise place.error(key, f"[{key}] must be a table")
+    return doc[key]
+
+
+def parse_data(data: dict, place: Place) -> tuple[np.ndarray, np.ndarray | None]:
+    check_keys(data, DATA_KEYS, place)
+    X = two_d(need(data, "X", place, "the inputs, one row per observation"), place, "X",
+              hint="rows are observations: X = [[1], [2]] is two observations of one feature")
+    y = matrix(data["y"], place, "y") if "y" in data else None
+    return X, y
+
+
+# ---- layers and their parameters ------------------------------------------------------
+
+def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str):
+    tables = doc.get("layer")
+    top = Place(file, "the top level")
+    if tables is None:
+        raise top.error("layer", "missing: the network needs at least one [[layer]]")
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise top.error("layer", "must be an array of tables: write [[layer]] once per layer")
+    if not tables:
+        raise top.error("layer", "the network needs at least one [[layer]]")
+    n, width, current = X.shape[0], X.shape[1], "X"
+    layers, params, index, after_activation = [], {}, 0, False
+    for position, table in enumerate(tables, start=1):
+        kind = table.get("type")
+        place = Place(file, f"[[layer]] {position}" + (f" ({kind})" if isinstance(kind, str) else ""))
+        kind = choice(need(table, "type", place, f"one of {', '.join(LAYER_TYPES)}"),
+                      LAYER_TYPES, place, "type", "layer type")
+        if kind == "linear":
+            index += 1
+            layer, W, b = parse_linear(table, position, index, (n, width), current, seed, place)
+            params[f"W{index}"] = W
+            if b is not None:
+                params[f"b{index}"] = b
+            after_activation = False
+        else:
+            if after_activation:
+                raise place.error("type", f"two activations in a row: {current} is already an activation's "
+                                          f"output", hint="put a linear layer between them")
+            layer = parse_activation(table, kind, position, index, width, place)
+            after_activation = True
+        if n * layer.width > MAX_ENTRIES:
+            raise place.error(None, f"{layer.name} would be {n}×{layer.width}: more than the limit of "
+                                    f"{MAX_ENTRIES:,} numbers")
+        layers.append(layer)
+        width, current = layer.width, layer.name
+    return layers, params
+
+
+def parse_activation(table, kind, position, index, width, place) -> Layer:
+    check_keys(table, ("type", "slope") if kind == "leaky_relu" else ("type",), place)
+    slope = number(table.get("slope", 0.01), place, "slope")
+    return Layer(kind, position, index, width, slope=slope)
+
+
+def parse_linear(table, position, k, in_shape, current, seed, place):
+    check_keys(table, LINEAR_KEYS, place)
+    n, width = in_shape
+    if "W" in table:
+        for key in ("shape", "units", "init"):
+            if key in table:
+                raise place.error(key, "give W, or its shape with init, not both")
+        W = two_d(table["W"], place, "W", hint="a column of weights is [[0.5], [1]]")
+        if W.shape[0] != width:
+            raise place.error("W", f"W{k} is {shape_text(W.shape)} but its input {current} is "
+                                   f"{n}×{width}: W{k} needs {width} rows")
+    else:
+        W = initial_weights(table, k, width, current, n, seed, place)
+    b = parse_bias(table, k, W, seed, place)
+    return Layer("linear", position, k, W.shape[1], bias=b is not None), W, b
+
+
+def declared_shape(table, k, width, current, n, place) -> tuple[int, int]:
+    if "shape" in table:
+        shape = table["shape"]
+        if not (isinstance(shape, list) and len(shape) == 2):
+            raise place.error("shape", f"must be [rows, columns] of W{k}, got {shape!r}")
+        rows, cols = (whole(v, place, "shape", 1) for v in shape)
+        if "units" in table and table["units"] != cols:
+            raise place.error("units", f"says {table['units']!r} but shape says {cols} columns")
+        if rows != width:
+            raise place.error("shape", f"W{k} is {rows}×{cols} but its input {current} is "
+                                       f"{n}×{width}: W{k} needs {width} rows")
+        return rows, cols
+    if "units" in table:
+        return width, whole(table["units"], place, "units", 1)
+    raise place.error("W", f"missing key: give W{k}, or shape = [{width}, units] (or units = …) with init")
+
+
+def initial_weights(table, k, width, current, n, seed, place) -> np.ndarray:
+    shape = declared_shape(table, k, width, current, n, place)
+    if shape[0] * shape[1] > MAX_ENTRIES:
+        raise place.error("shape", f"W{k} would hold {shape[0] * shape[1]:,} numbers: more than the "
+                                   f"limit of {MAX_ENTRIES:,}")
+    init = choice(need(table, "init", place, f"how to fill W{k}: {', '.join(INITS)}"),
+                  INITS, place, "init", "init")
+    options = init_options(table, init, place)
+    rng = np.random.default_rng(whole(table["seed"], place, "seed", 0) if "seed" in table else [seed, k])
+    return fill(init, shape, rng, options)
+
+
+def init_options(table, init, place) -> dict:
+    known = INIT_KEYS.get(init, {})
+    for key in ("value", "low", "high", "mean", "std"):
+        if key in table and key not in known:
+            owner = next(name for name, keys in INIT_KEYS.items() if key in keys)
+            raise place.error(key, f"applies to init = {owner}, but init is {init}")
+    options = {key: number(table[key], place, key) if key in table else default
+               for key, default in known.items()}
+    if init == "constant" and options["value"] is None:
+        raise place.error("value", "missing key: init = constant needs value = …")
+    if init == "uniform" and options["low"] >= options["high"]:
+        raise place.error("high", "must be larger than low")
+    if init == "normal" and options["std"] < 0:
+        raise place.error("std", "must not be negative")
+    return options
+
+
+def fill(init: str, shape, rng, options) -> np.ndarray:
+    fan_in, fan_out = shape
+    if init == "zeros":
+        return np.zeros(shape)
+    if init == "constant":
+        return np.full(shape, options["value"])
+    if init == "uniform":
+        return rng.uniform(options["low"], options["high"], shape)
+    if init == "normal":
+        return rng.normal(options["mean"], options["std"], shape)
+    if init == "xavier":     # Glorot uniform
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, shape)
+    return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)    # he
+
+
+def parse_bias(table, k, W, seed, place) -> np.ndarray | None:
+    units = W.shape[1]
+    if "b" in table:
+        if "bias" in table:
+            raise place.error("bias", "give b, or bias = true/number, not both")
+        b = matrix(table["b"], place, "b")
+        if b.shape not in ((units,), (1, units)) and not (b.ndim == 0 and units == 1):
+            raise place.error("b", f"b{k} is {shape_text(b.shape)} but W{k} is {shape_text(W.shape)}: "
+                                   f"b{k} needs {units} entries, one per neuron")
+        return b.reshape(units)
+    bias = table.get("bias", False)
+    if bias is False:
+        return None
+    if bias is True:
+        return np.zeros(units)
+    return np.full(units, number(bias, place, "bias"))
+
+
+# ---- loss and targets ---------------------------------------------------------------
+
+def parse_loss(table, layers, place: Place, top: Place) -> LossSpec | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise top.error("loss", "[loss] must be a table")
+    check_keys(table, LOSS_KEYS, place)
+    kind = choice(need(table, "type", place, f"one of {', '.join(LOSS_TYPES)}"), LOSS_TYPES,
+                  place, "type", "loss")
+    reduction = None
+    if kind in REDUCED_LOSSES:
+        reduction = choice(table.get("reduction", "mean"), ("mean", "sum"), place, "reduction", "reduction")
+    elif "reduction" in table:
+        raise place.error("reduction", f"applies to logloss and softmax_ce; {kind} fixes its own",
+                          hint="squared errors: half_sse ½Σ, sse Σ, mse (1/n)Σ, half_mse 1/(2n)Σ")
+    last = layers[-1]
+    wanted = {"softmax_ce": ("softmax",), "logloss": ("sigmoid", "softmax")}.get(kind)
+    if wanted and last.type not in wanted:
+        raise place.error("type", f"{kind} takes probabilities, but the last layer "
+                                  f"({last.name}) is {last.type}",
+                          hint=f"end the network with a {' or '.join(wanted)} layer")
+    return LossSpec(kind, reduction)
+
+
+def targets(y, loss: LossSpec | None, X, last: Layer, place: Place) -> np.ndarray | None:
+    if loss is None:
+        return None
+    if y is None:
+        raise place.error("y", f"missing key: the {loss.type} loss needs targets, one row per observation")
+    n, m = len(X), last.width
+    if loss.type == "softmax_ce" and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and m > 1)):
+        return one_hot(y.reshape(-1), n, m, place)
+    if y.ndim == 1 and m == 1:
+        y = y.reshape(-1, 1)
+    if y.ndim != 2 or y.shape != (n, m):
+        raise place.error("y", f"y is {shape_text(y.shape)} but the network's output {last.name} is "
+                               f"{n}×{m}", hint="one row of targets per observation")
+    if loss.type == "logloss" and np.any((y < 0) | (y > 1)):
+        raise place.error("y", "logloss targets must lie in [0, 1]")
+    if loss.type == "softmax_ce" and (np.any(y < 0) or not np.allclose(y.sum(axis=1), 1.0)):
+        raise place.error("y", "softmax_ce targets must be one-hot rows (or probabilities summing to 1), "
+                               "or class numbers 1…m")
+    return y
+
+
+def one_hot(classes: np.ndarray, n: int, m: int, place: Place) -> np.ndarray:
+    if len(classes) != n:
+        raise place.error("y", f"{len(classes)} class numbers for {n} observations")
+    if np.any(classes != np.round(classes)) or np.any(classes < 1) or np.any(classes > m):
+        raise place.error("y", f"class numbers must be whole numbers from 1 to {m} (the softmax has "
+                               f"{m} outputs), got {classes.tolist()}",
+                          hint="classes are numbered from 1, like observations and neurons")
+    y = np.zeros((n, m))
+    y[np.arange(n), classes.astype(int) - 1] = 1.0
+    return y
+
+
+# ---- training ------------------------------------------------------------------------
+
+def parse_train(table, n: int, max_steps: int, place: Place, top: Place) -> TrainSpec | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise top.error("train", "[train] must be a table")
+    check_keys(table, TRAIN_KEYS, place)
+    lr = number(need(table, "lr", place, "the learning rate η"), place, "lr", 0.0)
+    steps = whole(table.get("steps", 1), place, "steps", 1, max_steps)
+    optimizer = choice(table.get("optimizer", "sgd"), tuple(OPTIMIZERS), place, "optimizer", "optimizer")
+    return TrainSpec(lr, steps, parse_order(table, n, place), optimizer,
+                     optimizer_options(table, optimizer, place))
+
+
+def parse_order(table, n: int, place: Place) -> tuple[int, ...] | None:
+    if "order" not in table:
+        return None
+    order = table["order"]
+    if not isinstance(order, list) or not order:
+        raise place.error("order", "must be a list of observation numbers, e.g. [2, 1]")
+    for v in order:
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= n:
+            raise place.error("order", f"observations are numbered 1 to {n}, got {v!r}")
+    return tuple(order)
+
+
+def optimizer_options(table, optimizer: str, place: Place) -> dict:
+    defaults = OPTIMIZERS[optimizer]
+    for key in ("beta", "beta1", "beta2", "eps"):
+        if key in table and key not in defaults:
+            owners = ", ".join(name for name, keys in OPTIMIZERS.items() if key in keys)
+            raise place.error(key, f"is a parameter of {owners}, but optimizer is {optimizer}",
+                              hint=f"{optimizer} takes: {', '.join(defaults) or 'lr only'}")
+    options = {}
+    for key, default in defaults.items():
+        value = table.get(key, default)
+        if key == "eps":
+            options[key] = number(value, place, key, 0.0)
+            if options[key] <= 0:
+                raise place.error(key, "must be positive")
+        else:
+            options[key] = number(value, place, key, 0.0, 1.0, closed_high=False)
+    return options

@@ -1,0 +1,255 @@
+"""Network spec -> the layer-view Graph (a node per matrix) or the neuron-view Graph (a node per neuron).
+
+Both views are first written as a Program: leaves and calls of registered ops, in order. A Program
+becomes a Graph through the GraphBuilder (drawn passes), or is evaluated directly with the same ops
+(the fast path of long training runs), so both give the same numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UserError
+from ..graph import CONST, INPUT, PARAM, Graph, GraphBuilder
+from ..ops import OPS, NeuronLoss, WeightedSum
+from .netspec import Layer, NetworkSpec
+
+NEURON_VIEW_MAX_WIDTH = 12       # neurons per layer
+NEURON_VIEW_MAX_EDGES = 200
+NEURON_VIEW_MAX_ROWS = 8         # observations: each neuron's value is one number per observation
+
+ACTIVATION_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
+                   "softmax": "softmax", "step": "step", "identity": "id"}
+
+
+@dataclass(frozen=True)
+class Leaf:
+    name: str
+    kind: str               # input | param | const
+    value: np.ndarray
+    label: str = ""         # constants only: what is drawn (y, 1)
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    op: str
+    args: tuple[str, ...]
+    p: object = None
+    text: str = ""
+
+
+@dataclass
+class Program:
+    leaves: list[Leaf] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.calls[-1].name
+
+
+# ---- the layer view ------------------------------------------------------------------
+
+def layer_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict) -> Program:
+    """X, then per layer Hk = X·Wk (+ bk) and Ok = f(Hk), then L = loss(ŷ, y)."""
+    program = Program([Leaf("X", INPUT, X)])
+    program.leaves += [Leaf(name, PARAM, value) for name, value in params.items()]
+    current = "X"
+    for layer in spec.layers:
+        program.calls.append(layer_call(layer, current))
+        current = layer.name
+    if spec.loss is not None:
+        program.leaves.append(Leaf("y", CONST, y, "y"))
+        op = OPS[spec.loss.type]
+        program.calls.append(Call("L", spec.loss.type, (current, "y"), spec.loss.reduction,
+                                  op.text([current, "y"], spec.loss.reduction)))
+    return program
+
+
+def layer_call(layer: Layer, current: str) -> Call:
+    k = layer.index
+    if layer.type == "linear":
+        if layer.bias:
+            return Call(layer.name, "linear", (current, f"W{k}", f"b{k}"), None, f"{current}·W{k} + b{k}")
+        return Call(layer.name, "matmul", (current, f"W{k}"), None, f"{current}·W{k}")
+    return Call(layer.name, layer.op, (current,), layer.p, f"{ACTIVATION_TEXT[layer.type]}({current})")
+
+
+# ---- the neuron view ------------------------------------------------------------------
+
+def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict) -> Program:
+    """Inputs x1…xd; per neuron Hk_j = Σ_i (previous_i · Wk[i,j]) + bk[j]·1 and Ok_j; then L.
+
+    With one observation every node is a number; with several, each holds one number per observation.
+    """
+    check_neuron_view(spec, len(X))
+    column = (lambda a, j: a[0, j]) if len(X) == 1 else (lambda a, j: a[:, j])
+    program = Program([Leaf(f"x{i + 1}", INPUT, column(X, i)) for i in range(X.shape[1])])
+    current = [leaf.name for leaf in program.leaves]
+    for layer in spec.layers:
+        current = neuron_layer(program, layer, current, params, np.ones(len(X)) if len(X) > 1 else 1.0)
+    if spec.loss is not None:
+        targets = [f"y{j + 1}" for j in range(y.shape[1])]
+        program.leaves += [Leaf(t, CONST, column(y, j), t) for j, t in enumerate(targets)]
+        p = NeuronLoss(spec.loss.type, spec.loss.reduction, len(current))
+        program.calls.append(Call("L", "neuron_loss", tuple(current + targets), p,
+                                  OPS["neuron_loss"].text(current, p)))
+    elif len(current) > 1:     # one output node for the graph: ones at every output, as in the layer view
+        program.calls.append(Call("S", "total", tuple(current), None, OPS["total"].text(current, None)))
+    return program
+
+
+def neuron_layer(program: Program, layer: Layer, current: list[str], params: dict, one) -> list[str]:
+    k, width = layer.index, layer.width
+    names = [f"{layer.name}_{j + 1}" for j in range(width)]
+    if layer.type == "linear":
+        inputs = list(current)
+        if layer.bias:
+            program.leaves.append(Leaf(f"one{k}", CONST, np.asarray(one, dtype=float), "1"))
+            inputs.append(f"one{k}")
+        for j, name in enumerate(names):
+            p = neuron_weights(params, k, j, len(current), layer.bias)
+            program.calls.append(Call(name, "neuron", tuple(inputs), p, OPS["neuron"].text(inputs, p)))
+    elif layer.type == "softmax":
+        for j, name in enumerate(names):
+            program.calls.append(Call(name, "softmax_at", tuple(current), j, f"softmax({layer_of(current)})[{j + 1}]"))
+    else:
+        for name, arg in zip(names, current):
+            program.calls.append(Call(name, layer.op, (arg,), layer.p, f"{ACTIVATION_TEXT[layer.type]}({arg})"))
+    return names
+
+
+def layer_of(names: list[str]) -> str:
+    return f"{names[0]}…{names[-1]}" if len(names) > 2 else ", ".join(names)
+
+
+def neuron_weights(params: dict, k: int, j: int, fan_in: int, bias: bool) -> WeightedSum:
+    W = params[f"W{k}"]
+    weights = [float(W[i, j]) for i in range(fan_in)]
+    names = [f"W{k}[{i + 1},{j + 1}]" for i in range(fan_in)]
+    if bias:
+        weights.append(float(params[f"b{k}"][j]))
+        names.append(f"b{k}[{j + 1}]")
+    return WeightedSum(tuple(weights), tuple(names))
+
+
+def neuron_view_edges(spec: NetworkSpec) -> int:
+    edges, width = 0, spec.X.shape[1]
+    for layer in spec.layers:
+        if layer.type == "linear":
+            edges += (width + layer.bias) * layer.width
+        else:
+            edges += width * width if layer.type == "softmax" else width
+        width = layer.width
+    return edges + (2 * width if spec.loss else width if width > 1 else 0)
+
+
+def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
+    hint = "use --view layers, which draws one node per matrix"
+    widths = [("X", spec.X.shape[1])] + [(layer.name, layer.width) for layer in spec.layers]
+    for name, width in widths:
+        if width > NEURON_VIEW_MAX_WIDTH:
+            raise UserError(f"{name} has {width} neurons: the neuron view draws at most "
+                            f"{NEURON_VIEW_MAX_WIDTH} per layer legibly", hint=hint)
+    edges = neuron_view_edges(spec)
+    if edges > NEURON_VIEW_MAX_EDGES:
+        raise UserError(f"the neuron view would draw {edges} edges; it stays legible up to "
+                        f"{NEURON_VIEW_MAX_EDGES}", hint=hint)
+    if rows > NEURON_VIEW_MAX_ROWS:
+        raise UserError(f"each neuron would hold {rows} numbers (one per observation); the neuron "
+                        f"view shows at most {NEURON_VIEW_MAX_ROWS}",
+                        hint=hint + ", or train with order = [...] to use one observation per step")
+
+
+# ---- Program -> Graph, or numbers directly --------------------------------------------------
+
+def build_graph(program: Program, source: str) -> Graph:
+    builder = GraphBuilder()
+    ids = {}
+    for leaf in program.leaves:
+        if leaf.kind == CONST:
+            ids[leaf.name] = constant(builder, leaf)
+        else:
+            ids[leaf.name] = builder.variable(leaf.name, leaf.value, leaf.kind)
+    for call in program.calls:
+        ids[call.name] = builder.apply(call.op, [ids[a] for a in call.args], call.p, text=call.text)
+        builder.records[ids[call.name]].name = call.name     # Hk, Ok, L instead of a, b, c
+    return builder.finish(ids[program.output], source, "network")
+
+
+def constant(builder: GraphBuilder, leaf: Leaf) -> int:
+    rid = builder.const_node(builder.literal(leaf.value, leaf.label))
+    builder.records[rid].name = leaf.name
+    return rid
+
+
+@dataclass
+class Evaluation:
+    """Every value and every gradient of a Program, computed without a Graph."""
+    values: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+
+def evaluate_program(program: Program) -> Evaluation:
+    values = {leaf.name: np.asarray(leaf.value, dtype=float) for leaf in program.leaves}
+    with np.errstate(all="ignore"):
+        for call in program.calls:
+            values[call.name] = np.asarray(OPS[call.op].forward([values[a] for a in call.args], call.p),
+                                           dtype=float)
+        grads = {program.output: np.ones_like(values[program.output])}
+        for call in reversed(program.calls):
+            xs = [values[a] for a in call.args]
+            parts = OPS[call.op].vjp(grads[call.name], values[call.name], xs, call.p)
+            for a, part in zip(call.args, parts):
+                part = np.asarray(part, dtype=float)
+                grads[a] = grads[a] + part if a in grads else part
+    return Evaluation(values, grads)
+
+
+# ---- reading the neuron view back as matrices -----------------------------------------------
+
+def annotate_weights(graph: Graph) -> None:
+    """Neuron-view edges into a neuron carry its weight: `weight`, `weight_name`, and after the
+    backward pass `weight_grad` = Σ over observations of signal × the neuron's gradient."""
+    for n in graph.gates():
+        node = graph[n]
+        if node["op"] != "neuron":
+            continue
+        for (u, v, k), w, name in zip(graph.in_edges(n), node["p"].weights, node["p"].names):
+            attrs = graph.edge(u, v, k)
+            attrs["weight"], attrs["weight_name"] = w, name
+            if node["grad"] is not None:
+                attrs["weight_grad"] = float(np.sum(graph[u]["value"] * node["grad"]))
+
+
+def weight_edges(graph: Graph, param: str) -> list[tuple[str, str, int]]:
+    """The neuron-view edges carrying the entries of one parameter matrix (W1, b2, …)."""
+    prefix = f"{param}["
+    return [(u, v, k) for v in graph.gates() for u, _, k in graph.in_edges(v)
+            if graph.edge(u, v, k).get("weight_name", "").startswith(prefix)]
+
+
+def entry_index(weight_name: str) -> tuple[int, ...]:
+    """`W1[2,3]` -> (1, 2): 0-based."""
+    inside = weight_name[weight_name.index("[") + 1:-1]
+    return tuple(int(i) - 1 for i in inside.split(","))
+
+
+def neuron_gradients(graph: Graph, spec: NetworkSpec, params: dict) -> dict[str, np.ndarray]:
+    """∂L/∂X and ∂L/∂(every parameter) as matrices, read off the neuron view."""
+    columns = [np.atleast_1d(graph[f"x{i + 1}"]["grad"]) for i in range(spec.X.shape[1])]
+    grads = {"X": np.stack(columns, axis=-1)}
+    for name, value in params.items():
+        grads[name] = np.zeros_like(value)
+        for edge in weight_edges(graph, name):
+            attrs = graph.edge(*edge)
+            grads[name][entry_index(attrs["weight_name"])] = attrs["weight_grad"]
+    return grads
+
+
+def neuron_values(graph: Graph, layer: Layer, what: str = "value") -> np.ndarray:
+    """A layer's values (or gradients), n×width, gathered from its neurons, as the layer view has them."""
+    return np.stack([np.atleast_1d(graph[f"{layer.name}_{j + 1}"][what]) for j in range(layer.width)],
+                    axis=-1)

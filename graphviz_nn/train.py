@@ -1,0 +1,191 @@
+"""Network specs run: forward, backward and update passes per training step, as a NetworkRun.
+
+`run_spec(path)` is the one entry point: it reads the spec, trains (or runs one forward/backward
+pass when there is no [train]) and returns the passes with their graphs, steps and numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import engine, explain, network_report, report
+from .engine import UPDATE, Step
+from .errors import UserError
+from .graph import Graph
+from .network_captions import recaption, recaption_neurons, update_caption
+from .optim import Optimizer, Update
+from .trace.netspec import MAX_STEPS, NetworkSpec, load_spec
+from .trace.network import (annotate_weights, build_graph, check_neuron_view, entry_index,
+                            evaluate_program, layer_program, neuron_gradients, neuron_program,
+                            neuron_values, weight_edges)
+
+VIEWS = ("layers", "neurons")
+DRAWN_PASSES = 50          # passes kept with their graph and steps: the first ones and the last
+ARRAY_BUDGET = 5_000_000   # numbers kept for the passes not drawn; above it they keep the loss only
+
+
+@dataclass
+class Pass:
+    """One training step (or the single pass of an untrained network)."""
+    number: int                          # 1-based training step; 0: no training
+    rows: list[int]                      # 1-based observations in this pass
+    output: np.ndarray | None            # ŷ (None: dropped, see ARRAY_BUDGET)
+    loss: float | None
+    gradients: dict[str, np.ndarray] | None    # X and every parameter
+    grad_norms: dict[str, float]         # ‖∂L/∂Hk‖, ‖∂L/∂Ok‖: the accumulated gradient d per layer
+    params_after: dict[str, np.ndarray] | None = None
+    graph: Graph | None = None           # kept for drawn passes only
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def drawn(self) -> bool:
+        return self.graph is not None
+
+
+@dataclass
+class NetworkRun:
+    spec: NetworkSpec
+    view: str
+    passes: list[Pass]
+    optimizer: Optimizer | None = None
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    def to_dict(self) -> dict:
+        """The JSON document (DESIGN.md, kind "network"): one pass per training step."""
+        return network_report.document(self)
+
+    def to_json(self) -> str:
+        return report.dumps(self.to_dict())
+
+    def report_lines(self) -> list[str]:
+        """What the terminal shows: the network, each drawn pass's table, losses, parameters."""
+        return network_report.lines(self)
+
+    def diagnostics(self) -> list[explain.Diagnostic]:
+        """Warnings (nan, dead ReLU, vanishing gradients, …) of the drawn passes."""
+        found = []
+        for p in self.passes:
+            if p.drawn:
+                prefix = f"step {p.number}: " if self.optimizer else ""
+                found += [replace(d, message=prefix + d.message) for d in explain.diagnostics(p.graph)]
+        return found
+
+
+def run_spec(path: str, view: str = "layers", max_steps: int = MAX_STEPS,
+             drawn_passes: int = DRAWN_PASSES) -> NetworkRun:
+    """Read a network spec (TOML) and run it: the CLI's one call for `nngraph spec.toml`."""
+    return run_network(load_spec(path, max_steps), view, drawn_passes)
+
+
+def run_network(spec: NetworkSpec, view: str = "layers", drawn_passes: int = DRAWN_PASSES) -> NetworkRun:
+    if view not in VIEWS:
+        raise UserError(f"unknown view {view!r}", hint="use --view layers or --view neurons")
+    if view == "neurons":
+        check_neuron_view(spec, max(len(spec.rows(step)) for step in (1, 2)))
+    params = {name: value.copy() for name, value in spec.params.items()}
+    optimizer = make_optimizer(spec)
+    count = spec.train.steps if spec.train else 1
+    keep_arrays = numbers_per_pass(spec) * count <= ARRAY_BUDGET
+    passes = []
+    for number in range(1, count + 1):
+        drawn = number <= drawn_passes or number == count
+        p = one_pass(spec, view, params, number if optimizer else 0, drawn)
+        if optimizer:
+            updates = optimizer.step(params, p.gradients)
+            params = {u.name: u.new for u in updates}
+            p.params_after = params
+            if drawn:
+                p.steps += update_steps(p.graph, view, optimizer, updates)
+        if not (drawn or keep_arrays):
+            p.output = p.gradients = p.params_after = None
+        passes.append(p)
+    return NetworkRun(spec, view, passes, optimizer)
+
+
+def numbers_per_pass(spec: NetworkSpec) -> int:
+    """What one pass keeps: ŷ, ∂L/∂X, and each parameter's gradient and new value."""
+    params = sum(value.size for value in spec.params.values())
+    rows = max(len(spec.rows(step)) for step in (1, 2))
+    return rows * (spec.X.shape[1] + spec.layers[-1].width) + 2 * params
+
+
+def make_optimizer(spec: NetworkSpec) -> Optimizer | None:
+    if spec.train is None:
+        return None
+    return Optimizer(spec.train.optimizer, spec.train.lr, dict(spec.train.options))
+
+
+def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: bool) -> Pass:
+    rows = spec.rows(max(number, 1))
+    X = spec.X[rows]
+    y = spec.y[rows] if spec.y is not None else None
+    if not drawn:
+        return fast_pass(spec, X, y, params, number, rows)
+    if view == "neurons":
+        return neuron_pass(spec, X, y, params, number, rows)
+    return layer_pass(spec, X, y, params, number, rows)
+
+
+def layer_pass(spec, X, y, params, number, rows) -> Pass:
+    graph = build_graph(layer_program(spec, X, y, params), spec.title)
+    steps = recaption(graph, engine.run(graph))
+    return Pass(number, one_based(rows), graph[spec.output]["value"], loss_of(graph, spec),
+                {n: graph[n]["grad"] for n in graph.variables()},
+                {layer.name: norm(graph[layer.name]["grad"]) for layer in spec.layers},
+                graph=graph, steps=steps)
+
+
+def neuron_pass(spec, X, y, params, number, rows) -> Pass:
+    graph = build_graph(neuron_program(spec, X, y, params), spec.title)
+    steps = recaption_neurons(graph, engine.run(graph))
+    annotate_weights(graph)
+    norms = {layer.name: norm(neuron_values(graph, layer, "grad")) for layer in spec.layers}
+    return Pass(number, one_based(rows), neuron_values(graph, spec.layers[-1]), loss_of(graph, spec),
+                neuron_gradients(graph, spec, params), norms, graph=graph, steps=steps)
+
+
+def fast_pass(spec, X, y, params, number, rows) -> Pass:
+    """The same numbers without a Graph or captions: for the passes of long runs nobody draws."""
+    result = evaluate_program(layer_program(spec, X, y, params))
+    loss = float(result.values["L"]) if spec.loss else None
+    names = ["X", *params]
+    return Pass(number, one_based(rows), result.values[spec.output], loss,
+                {n: result.grads[n] for n in names},
+                {layer.name: norm(result.grads[layer.name]) for layer in spec.layers})
+
+
+def norm(a: np.ndarray) -> float:
+    return float(np.linalg.norm(a))
+
+
+def loss_of(graph: Graph, spec: NetworkSpec) -> float | None:
+    return float(graph["L"]["value"]) if spec.loss else None
+
+
+def one_based(rows: np.ndarray) -> list[int]:
+    return (rows + 1).tolist()
+
+
+# ---- update steps ----------------------------------------------------------------------
+
+def update_steps(graph: Graph, view: str, optimizer: Optimizer, updates: list[Update]) -> list[Step]:
+    """One update step per parameter. Layer view: the node gets `value_after`; neuron view: each
+    edge carrying one of its entries gets `weight_after`."""
+    steps = []
+    for u in updates:
+        text = update_caption(u.name, optimizer.formula(u.name), u.old, u.grad, u.new, u.state,
+                              optimizer.constants())
+        if view == "neurons":
+            edges = tuple(weight_edges(graph, u.name))
+            for edge in edges:
+                attrs = graph.edge(*edge)
+                attrs["weight_after"] = float(u.new[entry_index(attrs["weight_name"])])
+            steps.append(Step(UPDATE, "update", (), edges, text, None))
+        else:
+            graph[u.name]["value_after"] = u.new
+            steps.append(Step(UPDATE, "update", (u.name,), (), text, u.name))
+    return steps

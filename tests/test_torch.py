@@ -1,0 +1,154 @@
+"""PyTorch as a second, independent gradient oracle: the same random expressions, the seeds'
+ReLU network (exercise 11) and the softmax / sigmoid / tanh exercises, all in float64."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+torch = pytest.importorskip("torch")
+
+from graphviz_nn import trace  # noqa: E402
+from random_expressions import expressions, to_source, to_torch  # noqa: E402
+
+SETTINGS = settings(max_examples=200, deadline=None,
+                    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+
+
+def torch_run(source_tree, values: dict, seed):
+    """Value and gradients by torch autograd, for the tree at the point, seeded like ours."""
+    tensors = {n: torch.tensor(v, dtype=torch.float64, requires_grad=True) for n, v in values.items()}
+    out = to_torch(source_tree, tensors)
+    if out.requires_grad:           # not when a step() cuts every path: then all gradients are 0
+        out.backward(torch.tensor(seed, dtype=torch.float64))
+    grads = {n: (t.grad.numpy() if t.grad is not None else np.zeros_like(values[n]))
+             for n, t in tensors.items()}
+    return out.detach().numpy(), grads
+
+
+def assert_matches_torch(tree, values, seed):
+    ours = trace(to_source(tree), seed=seed, **values)
+    value, grads = torch_run(tree, values, seed)
+    np.testing.assert_allclose(ours.value, value, rtol=1e-10, atol=1e-12)
+    for name, expected in grads.items():
+        scale = 1.0 + np.max(np.abs(expected), initial=0.0)
+        np.testing.assert_allclose(ours.grad[name], expected, rtol=1e-9, atol=1e-11 * scale,
+                                   err_msg=f"∂/∂{name} of {to_source(tree)}")
+
+
+@SETTINGS
+@given(expressions(matrices=False))
+def test_scalar_expressions_match_torch(case):
+    tree, values, _, seed = case
+    assert_matches_torch(tree, values, seed)
+
+
+@SETTINGS
+@given(expressions(matrices=True))
+def test_matrix_expressions_match_torch(case):
+    tree, values, _, seed = case
+    assert_matches_torch(tree, values, seed)
+
+
+# ---- the seeds' exercises, with torch doing the arithmetic -------------------------------------
+
+def torch_grads(fn, **values):
+    tensors = {n: torch.tensor(v, dtype=torch.float64, requires_grad=True) for n, v in values.items()}
+    out = fn(**tensors)
+    out.backward(torch.ones_like(out))
+    return out.detach().numpy(), {n: t.grad.numpy() for n, t in tensors.items()}
+
+
+EXERCISE_11 = dict(X=[[1.0, 2.0], [-1.0, 2.0]], W1=[[1.0, -1.0], [0.5, 0.0]], W2=[[0.5], [1.0]])
+
+
+def test_exercise_11_relu_network_forward_and_backward():
+    """ŷ = max(0, X·W1)·W2 (SEEDS exercise 11): every weight's gradient, as torch computes it."""
+    ours = trace("relu(X@W1)@W2", **EXERCISE_11)
+    value, grads = torch_grads(lambda X, W1, W2: torch.relu(X @ W1) @ W2, **EXERCISE_11)
+    np.testing.assert_allclose(ours.value, value, rtol=1e-12)
+    for name in ("X", "W1", "W2"):
+        np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-12, err_msg=name)
+
+
+def test_exercise_11_with_a_squared_loss():
+    y = [[2.0], [1.0]]
+    source = "0.5 * sum((relu(X@W1)@W2 - y)**2)"
+    ours = trace(source, y=y, **EXERCISE_11)
+    value, grads = torch_grads(lambda X, W1, W2, y: 0.5 * torch.sum((torch.relu(X @ W1) @ W2 - y) ** 2),
+                               y=y, **EXERCISE_11)
+    np.testing.assert_allclose(ours.value, value, rtol=1e-12)
+    for name in ("W1", "W2"):
+        np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-12, err_msg=name)
+
+
+def test_exercise_11_sigmoid_output_with_logloss():
+    """The second half of exercise 11: a sigmoid on the output, logloss with y = (0, 1)."""
+    y = [[0.0], [1.0]]
+    source = "-mean(y * log(sigmoid(relu(X@W1)@W2)) + (1 - y) * log(1 - sigmoid(relu(X@W1)@W2)))"
+    ours = trace(source, y=y, **EXERCISE_11)
+
+    def loss(X, W1, W2, y):
+        p = torch.sigmoid(torch.relu(X @ W1) @ W2)
+        return -torch.mean(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+    value, grads = torch_grads(loss, y=y, **EXERCISE_11)
+    np.testing.assert_allclose(ours.value, value, rtol=1e-12)
+    for name in ("W1", "W2", "X"):
+        np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("scores", [[1.0, -2.0, 0.0], [0.5, -1.0, 0.0]])
+@pytest.mark.parametrize("label", [0, 2])
+def test_softmax_logloss_matches_torch_cross_entropy(scores, label):
+    """SEEDS exercise 12: softmax of scores and the logloss of a class."""
+    onehot = np.eye(3)[label]
+    ours = trace("-log(sum(softmax(s) * t))", s=scores, t=onehot)
+    s = torch.tensor(scores, dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(s[None, :], torch.tensor([label]))
+    loss.backward()
+    assert float(ours.value) == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(ours.grad["s"], s.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("temperature", [10.0, 1.0, 0.1])
+def test_softmax_with_temperature(temperature):
+    """softmax(z / T) on scores (1, 2, 5), seeded with a non-constant upstream gradient."""
+    z = [1.0, 2.0, 5.0]
+    seed = np.array([1.0, -2.0, 0.5])
+    ours = trace("softmax(z / T)", z=z, T=temperature, seed=seed)
+    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    tt = torch.tensor(temperature, dtype=torch.float64, requires_grad=True)
+    out = torch.softmax(zt / tt, dim=-1)
+    out.backward(torch.tensor(seed))
+    np.testing.assert_allclose(ours.value, out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad["z"], zt.grad.numpy(), rtol=1e-9, atol=1e-15)
+    assert float(ours.grad["T"]) == pytest.approx(tt.grad.item(), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("source, fn", [
+    ("sigmoid(w0*x0 + w1*x1 + w2)", lambda w0, x0, w1, x1, w2: torch.sigmoid(w0 * x0 + w1 * x1 + w2)),
+    ("tanh(w0*x0 + w1*x1 + w2)", lambda w0, x0, w1, x1, w2: torch.tanh(w0 * x0 + w1 * x1 + w2)),
+    ("1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))",
+     lambda w0, x0, w1, x1, w2: 1 / (1 + torch.exp(-(w0 * x0 + w1 * x1 + w2)))),
+])
+@pytest.mark.parametrize("expand", [False, True])
+def test_sigmoid_and_tanh_neurons(source, fn, expand):
+    """SEEDS exercise 3, drawn as one σ gate or broken into *−1, exp, +1, 1/x."""
+    point = dict(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
+    ours = trace(source, expand=expand, **point)
+    value, grads = torch_grads(fn, **point)
+    assert float(ours.value) == pytest.approx(float(value), rel=1e-12)
+    for name in point:
+        assert float(ours.grad[name]) == pytest.approx(float(grads[name]), rel=1e-10), name
+
+
+def test_batched_sigmoid_layer_matches_torch():
+    X = np.array([[1.0, 1.0], [5.0, 2.0]])
+    W = np.array([[0.3, -0.2], [0.1, 0.4]])
+    b = np.array([0.05, -0.1])
+    ours = trace("sum(sigmoid(X@W + b) * tanh(X@W - b))", X=X, W=W, b=b)
+    value, grads = torch_grads(lambda X, W, b: torch.sum(torch.sigmoid(X @ W + b) * torch.tanh(X @ W - b)),
+                               X=X, W=W, b=b)
+    assert float(ours.value) == pytest.approx(float(value), rel=1e-12)
+    for name in ("X", "W", "b"):
+        np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-10, err_msg=name)
