@@ -1,31 +1,59 @@
-"""Renders the small gallery the README shows (outputs/gallery/), with the same code as the CLI.
+"""Renders the gallery the README shows (outputs/gallery/) with the nngraph command itself.
 
     python examples/gallery.py
+
+The flagship keeps its GIF and a few frames; every other example keeps its finished picture
+(for a training run: the picture of its first step).
 """
+import shlex
+import shutil
 from pathlib import Path
 
-import graphviz_nn
-from graphviz_nn.render.export import RenderOptions
+from graphviz_nn.cli import main
 
-GALLERY = Path(__file__).resolve().parent.parent / "outputs" / "gallery"
+ROOT = Path(__file__).resolve().parent.parent
+GALLERY = ROOT / "outputs" / "gallery"
 KEEP_FRAMES = {"000.svg", "003.svg", "008.svg", "012.svg", "015.svg"}
 
 
-def keep_a_few_frames(folder: Path) -> None:
+def nngraph(*args: str) -> None:
+    status = main(["--force"] + list(args))
+    if status not in (0, 1):
+        raise SystemExit(f"nngraph {' '.join(args)} failed with status {status}")
+
+
+def flagship() -> None:
+    folder = GALLERY / "flagship"
+    nngraph("x**2+x*y+(x+y)**2", "--at", "x=1,y=2", "-o", str(folder))
+    (folder / "index.html").unlink()
     for frame in (folder / "frames").iterdir():
         if frame.name not in KEEP_FRAMES:
             frame.unlink()
 
 
-def main() -> None:
-    flagship = graphviz_nn.trace("x**2+x*y+(x+y)**2", x=1, y=2)
-    flagship.render(GALLERY / "flagship", html=False, force=True)
-    keep_a_few_frames(GALLERY / "flagship")
-    matrix = graphviz_nn.trace("relu(X@W1)@W2", X=[[1, 2], [-1, 2]], W1=[[1, -1], [0.5, 0]], W2=[[0.5], [1]])
-    matrix.render(GALLERY / "matrix", frames="none", force=True)
-    neuron = graphviz_nn.trace("sigmoid(w0*x0+w1*x1+w2)", w0=2, x0=-1, w1=-3, x1=-2, w2=-3, expand=True)
-    neuron.render(GALLERY / "sigmoid_expanded", frames="none", force=True)
+def keep_one_picture(folder: Path, name: str) -> None:
+    picture = folder / "graph.svg" if (folder / "graph.svg").exists() else folder / "step001" / "graph.svg"
+    shutil.copy(picture, folder.parent / f"{name}.svg")
+    shutil.rmtree(folder)
+
+
+def expressions() -> None:
+    lines = (ROOT / "examples" / "expressions.txt").read_text().splitlines()
+    for number, line in enumerate(l for l in lines if l.startswith("nngraph ")):
+        folder = GALLERY / "expressions" / f"{number:02d}"
+        nngraph("-o", str(folder), "--no-frames", *shlex.split(line)[1:])
+        keep_one_picture(folder, f"{number:02d}")
+
+
+def networks() -> None:
+    for spec in sorted((ROOT / "examples" / "nets").glob("*.toml")):
+        folder = GALLERY / "nets" / spec.stem
+        nngraph("-o", str(folder), "--no-frames", str(spec))
+        keep_one_picture(folder, spec.stem)
 
 
 if __name__ == "__main__":
-    main()
+    shutil.rmtree(GALLERY, ignore_errors=True)
+    flagship()
+    expressions()
+    networks()
