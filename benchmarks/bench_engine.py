@@ -15,6 +15,7 @@ import cProfile
 import gc
 import pstats
 import time
+import timeit
 
 from graphviz_nn import api, engine
 
@@ -142,6 +143,8 @@ def main() -> None:
     products = products_for(options.nodes)
     source, values = expression(products)
     check_same_answer(products, values)
+    loop = min(timeit.repeat("sum(range(1000))", number=1000, repeat=5))
+    print(f"this machine: sum(range(1000)) takes {loop * 1000:.1f} µs (the speed of pure Python here)")
 
     ours = best_of(REPEATS, lambda: run_nngraph(source, values))
     nodes = run_nngraph.nodes

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import engine, explain, report
-from .graph import DEFAULT_MAX_NODES, Graph, GraphBuilder
+from .graph import DEFAULT_MAX_NODES, Graph, GraphBuilder, paused_cycle_collector
 from .trace.expr import MAX_LENGTH, trace_expression
 from .trace.value import Var, trace_value
 
@@ -69,10 +69,11 @@ class Trace:
 def build(source, values: dict, *, expand=False, keep_constants=False,
           max_nodes=DEFAULT_MAX_NODES, max_length=MAX_LENGTH) -> Graph:
     builder = GraphBuilder(keep_constants=keep_constants, expand=expand, max_nodes=max_nodes)
-    if isinstance(source, Var):
-        return trace_value(source, builder)
-    values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
-    return trace_expression(source, values, builder, max_length)
+    with paused_cycle_collector():
+        if isinstance(source, Var):
+            return trace_value(source, builder)
+        values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+        return trace_expression(source, values, builder, max_length)
 
 
 def trace(source, *, expand=False, keep_constants=False, seed=None,

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import explain
 from .errors import UserError
-from .graph import OP, Graph
+from .graph import OP, Graph, paused_cycle_collector
 from .ops import OPS
 
 FORWARD, BACKWARD, UPDATE = "forward", "backward", "update"
@@ -46,7 +46,7 @@ def forward(graph: Graph) -> list[Step]:
         set_value(graph, n, graph[n]["value"])
     steps = [Step(FORWARD, "inputs", tuple(leaves), out_edges(graph, leaves),
                   explain.inputs_caption(graph, leaves))]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), paused_cycle_collector():
         for n in graph.gates():
             node = graph[n]
             xs = [graph[u]["value"] for u in graph.args[n]]
@@ -79,7 +79,7 @@ def out_edges(graph: Graph, nodes) -> tuple:
 def backward(graph: Graph, seed=None) -> list[Step]:
     """Reverse-mode pass from `seed` (ones by default) at the output; grads land on every edge."""
     steps = []
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), paused_cycle_collector():
         for n in reversed(graph.order):
             if n == graph.output:
                 graph[n]["grad"] = seed_gradient(graph, seed)

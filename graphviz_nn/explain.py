@@ -155,7 +155,7 @@ def explain_paths(graph: Graph, variable: str, limit: int = PATH_LIST_LIMIT) -> 
     symbols, numbers = [], []
     for path in ps.paths:
         symbolic, numeric, product = path_product(graph, path)
-        route = " → ".join([graph.label(path[0][0])] + [graph.label(e[1]) for e in path])
+        route = " → ".join([x] + [graph.label(e[1]) for e in path])
         lines.append(f"  {route}: {symbolic} = {numeric} = {fmt_number(product)}")
         symbols.append(symbolic)
         numbers.append(product)
@@ -177,7 +177,7 @@ def path_product(graph: Graph, path: list[tuple]) -> tuple[str, str, float]:
         local = float(graph.edge(u, v, k)["local"])
         numeric.append(operand(local))
         product *= local
-    return "·".join(symbolic), "·".join(numeric), product
+    return "·".join(symbolic) or "1", "·".join(numeric) or "1", product   # the empty path: x itself
 
 
 def plural(count: int, word: str) -> str:

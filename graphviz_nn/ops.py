@@ -248,7 +248,7 @@ register(Op("min", MAX, extreme(np.min, np.minimum), route(np.argmin), const("mi
 register(Op("sum", ADD, lambda xs, p: np.sum(xs[0]),
             lambda g, o, xs, p: (np.broadcast_to(g, np.shape(xs[0])) * 1.0,),
             const("Σ"), call("sum"), lambda a, o, p: ["1"], verb="sum distributes"))
-register(Op("mean", LOCAL, lambda xs, p: np.mean(xs[0]),
+register(Op("mean", LOCAL, lambda xs, p: np.sum(xs[0]) / np.size(xs[0]),   # empty: nan, no warning
             lambda g, o, xs, p: (np.broadcast_to(g / max(np.size(xs[0]), 1), np.shape(xs[0])) * 1.0,),
             const("mean"), call("mean"), lambda a, o, p: ["1/n"], verb="mean distributes 1/n"))
 register(Op("softmax", LOCAL, softmax_forward, softmax_vjp, const("softmax"), call("softmax"),

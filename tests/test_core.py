@@ -17,7 +17,7 @@ from graphviz_nn import Trace, api, engine, explain, fn, trace, var
 from graphviz_nn.engine import Step
 from graphviz_nn.errors import UserError
 from graphviz_nn.graph import TEXT_LIMIT, Graph
-from graphviz_nn.gradcheck import check_gradients
+from graphviz_nn.gradcheck import check_gradients, relative_error
 
 FLAGSHIP = "x**2+x*y+(x+y)**2"
 
@@ -298,6 +298,10 @@ def test_path_explosion_prints_the_count_without_listing():
     assert float(result.grad["x"]) == 2.0 ** 60
 
 
+def test_explain_when_the_input_is_the_output():
+    assert trace("x", x=2).explain("x").splitlines()[-1] == "∂x/∂x = 1 = 1 = 1"
+
+
 def test_explain_refuses_unknown_names_and_matrices():
     with pytest.raises(UserError, match="no input named 'z'"):
         trace("x*y", x=1, y=2).explain("z")
@@ -462,6 +466,21 @@ def test_gradcheck_agrees_with_backprop_on_the_flagship():
     assert all(r.relative_error < 1e-7 for r in results)
 
 
+@pytest.mark.filterwarnings("error")
+def test_relative_error_handles_nan_inf_and_huge_numbers_quietly():
+    nan, inf = float("nan"), float("inf")
+    assert relative_error(np.array([nan, inf, 2.0]), np.array([nan, inf, 2.0])) == 0
+    assert relative_error(np.array([nan]), np.array([1.0])) == inf
+    assert relative_error(np.array([inf]), np.array([-inf])) == inf
+    assert relative_error(np.array([1e308]), np.array([-1e308])) == 1.0
+    assert relative_error(np.array([1.0]), np.array([1.0 + 1e-9])) == pytest.approx(5e-10, rel=1e-3)
+
+
+@pytest.mark.filterwarnings("error")
+def test_the_mean_of_nothing_is_nan_without_a_warning():
+    assert math.isnan(float(trace("mean(e) + x", e=np.zeros(0), x=1).value))
+
+
 # ---- user errors: one message, a position, never a traceback ----------------------------------------
 
 @pytest.mark.parametrize("source, values, message, span", [
@@ -476,6 +495,7 @@ def test_gradcheck_agrees_with_backprop_on_the_flagship():
     ("x @ y", {"x": 1, "y": 2}, "@ multiplies vectors and matrices", (0, 5)),
     ("'a' + x", {"x": 1}, "a string", (0, 3)),
     ("__import__('os')", {}, "calling __import__", (0, 10)),
+    ("x + 1 @ 2", {"x": 1}, "cannot compute 1 @ 2", (4, 9)),         # folded at trace time
 ])
 def test_bad_expressions_raise_user_errors(source, values, message, span):
     with pytest.raises(UserError, match=message) as info:

@@ -177,7 +177,10 @@ class ExpressionTracer:
                 return Literal(-args[0].value, text)
             return self.builder.apply("scale", args, -1.0, text=text, span=span)
         op = BINARY[type(node.op)] if isinstance(node, ast.BinOp) else node.func.id
-        return self.builder.apply(op, args, text=text, span=span)
+        try:
+            return self.builder.apply(op, args, text=text, span=span)
+        except (ValueError, TypeError) as exc:     # constants folded at trace time, e.g. 1 @ 2
+            raise UserError(f"cannot compute {text}: {exc}", self.source, span) from None
 
     def literal(self, node: ast.Constant, text: str) -> Literal:
         value = node.value
