@@ -231,9 +231,24 @@ def status_of(graph, failed_checks: list, options: Options) -> int:
     return NUMERIC_TROUBLE if failed_checks or numeric else OK
 
 
+SHORT_OPTIONS = ("-o", "-h")
+
+
+def protect_leading_minus(argv: list[str]) -> list[str]:
+    """`nngraph "-x*2"`: an expression starting with a minus is not an option (a space keeps
+    click from reading it as one; the parser ignores it)."""
+    protected = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return protected + argv[i:]
+        looks_like_formula = arg.startswith("-") and not arg.startswith("--") and arg not in SHORT_OPTIONS
+        protected.append(" " + arg if looks_like_formula else arg)
+    return protected
+
+
 def main(argv=None) -> int:
     """Entry point: every error a user can cause becomes one `error:` line and an exit status."""
-    argv = sys.argv[1:] if argv is None else argv
+    argv = protect_leading_minus(sys.argv[1:] if argv is None else list(argv))
     debug = "--debug" in argv
     try:
         command.main(args=argv, prog_name="nngraph", standalone_mode=False)

@@ -128,3 +128,9 @@ def test_parse_errors_point_a_caret_at_the_bad_spot(capsys):
     assert status == 2
     assert lines[1] == "  x + y"
     assert lines[2] == "      ^"
+
+
+def test_an_expression_may_start_with_a_minus(capsys):
+    assert main(["-x*2", "--at", "x=3", "--no-render", "--seed", "-1"]) == 0
+    out = capsys.readouterr().out
+    assert "b = -6" in out and "∂b/∂x = 2" in out

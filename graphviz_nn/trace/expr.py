@@ -206,6 +206,7 @@ class ExpressionTracer:
 
 def trace_expression(source: str, values: dict, builder: GraphBuilder,
                      max_length: int = MAX_LENGTH) -> Graph:
+    source = source.strip()
     tree = parse_expression(source, max_length)
     result = ExpressionTracer(source, values, builder).trace(tree)
     unused = sorted(set(values) - set(builder.by_name))

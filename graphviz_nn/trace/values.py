@@ -33,7 +33,7 @@ def parse_assignments(text: str) -> dict[str, np.ndarray]:
             raise UserError(f"--at expects name=value, got {part.strip()!r}",
                             hint='for example --at x=1,y=2 or --at "X=[[1,2],[-1,2]]"')
         check_name(name)
-        values[name] = parse_number_or_matrix(value.strip(), name)
+        values[name] = parse_number_or_matrix(value, f"--at {name}")
     return values
 
 
@@ -46,20 +46,22 @@ def check_name(name: str) -> None:
 
 
 def parse_number_or_matrix(text: str, name: str) -> np.ndarray:
+    """`name` says where the value came from in messages: `--at x`, `--seed`."""
+    text = text.strip()
     if len(text) > 20 * MAX_ENTRIES:
-        raise UserError(f"--at {name}: the value is too long")
+        raise UserError(f"{name}: the value is too long")
     try:
         tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise UserError(f"--at {name}: {shorten(text)!r} is not a number or a matrix",
+        raise UserError(f"{name}: {shorten(text)!r} is not a number or a matrix",
                         hint="write numbers like 1, -2.5, 1e-3 and matrices like [[1,2],[3,4]]") from None
     entries = literal_numbers(tree, name, text)
     try:
         value = np.array(entries, dtype=float)
     except ValueError:
-        raise UserError(f"--at {name}: the rows of the matrix have different lengths") from None
+        raise UserError(f"{name}: the rows of the matrix have different lengths") from None
     if value.size > MAX_ENTRIES:
-        raise UserError(f"--at {name}: {value.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
+        raise UserError(f"{name}: {value.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
     return value
 
 
@@ -77,7 +79,7 @@ def literal_numbers(tree: ast.AST, name: str, text: str):
                 return sign * float(node.value)
             except OverflowError:
                 pass
-        raise UserError(f"--at {name}: {shorten(text)!r} is not a number or a matrix",
+        raise UserError(f"{name}: {shorten(text)!r} is not a number or a matrix",
                         hint="write numbers like 1, -2.5, 1e-3 and matrices like [[1,2],[3,4]]")
 
     root: list = []
@@ -92,7 +94,7 @@ def literal_numbers(tree: ast.AST, name: str, text: str):
         into.append(number(node))
         count += 1
         if count > MAX_ENTRIES:
-            raise UserError(f"--at {name}: more numbers than the limit of {MAX_ENTRIES:,}")
+            raise UserError(f"{name}: more numbers than the limit of {MAX_ENTRIES:,}")
     return root[0]
 
 
