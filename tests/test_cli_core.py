@@ -131,6 +131,6 @@ def test_parse_errors_point_a_caret_at_the_bad_spot(capsys):
 
 
 def test_an_expression_may_start_with_a_minus(capsys):
-    assert main(["-x*2", "--at", "x=3", "--no-render", "--seed", "-1"]) == 0
-    out = capsys.readouterr().out
+    status, out, err = run(capsys, "-x*2", "--at", "x=3", "--seed", "-1")
+    assert status == 0, err
     assert "b = -6" in out and "∂b/∂x = 2" in out
