@@ -77,6 +77,18 @@ def base_states(frame: Frame) -> dict[str, str]:
             for name, state in frame.states.items()}
 
 
+class LazyImages(dict):
+    """The pictures of each state, painted the first time a frame needs them."""
+
+    def __init__(self, paint):
+        super().__init__()
+        self.paint = paint
+
+    def __missing__(self, state: str) -> Image.Image:
+        image = self[state] = self[PENDING] if state == HIDDEN else self.paint(state)
+        return image
+
+
 class Rasterizer:
     """Raster frames: three pictures painted from the layout, a frame pasted together from them."""
 
@@ -87,12 +99,10 @@ class Rasterizer:
         self.base = base_states(first)
         offset = PAD_INCHES * 72
         painter = XdotPainter(layout.json, dpi, offset)
-        variants = [self.base, {n: KNOWN for n in self.base}, self.active_everything(KNOWN),
-                    self.active_everything(HIDDEN)]
-        images = [painter.paint(self.colour_function(states, warned), theme.background)
-                  for states in variants]
-        self.images = {PENDING: images[0], HIDDEN: images[0], KNOWN: images[1], ACTIVE: images[2],
-                       ACTIVE_HIDING_SUM: images[3]}
+        variants = {PENDING: self.base, KNOWN: {n: KNOWN for n in self.base},
+                    ACTIVE: self.active_everything(KNOWN), ACTIVE_HIDING_SUM: self.active_everything(HIDDEN)}
+        self.images = LazyImages(lambda state: painter.paint(self.colour_function(variants[state], warned),
+                                                              theme.background))
         self.regions = self.part_regions(colour_boxes(layout.json), layout.bounding_box[1], offset)
         self.font = font(round(CAPTION_SIZE * self.scale))
 
