@@ -15,7 +15,6 @@ from .gradcheck import DEFAULT_TOLERANCE, check_gradients
 from .numfmt import fmt_value, number_style
 from .render.dot import DEFAULT_MAX_DRAWN
 from .render.export import RenderOptions, folder_name, render, render_many
-from .trace.netspec import MAX_STEPS
 from .trace.expr import MAX_LENGTH
 from .trace.values import parse_assignments, parse_number_or_matrix
 
@@ -59,7 +58,7 @@ class Options:
     debug: bool
     view: str = "layers"
     plots: bool = False
-    max_steps: int = MAX_STEPS
+    max_steps: int | None = None
 
 
 @click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
@@ -105,8 +104,8 @@ class Options:
 @click.option("--view", type=click.Choice(["layers", "neurons"]), default="layers", show_default=True,
               help="Network specs: one node per matrix, or one node per neuron and one edge per weight.")
 @click.option("--plots", is_flag=True, help="Network specs: loss per step, ‖d‖ per layer, activations (PNG, SVG).")
-@click.option("--max-steps", type=click.IntRange(1), default=MAX_STEPS, show_default=True,
-              help="Network specs: refuse [train] steps above this.")
+@click.option("--max-steps", type=click.IntRange(1), default=None,
+              help="Network specs: refuse [train] steps above this (default 10,000).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(__version__, prog_name="nngraph")
 def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
@@ -162,8 +161,8 @@ def is_spec_file(source: str) -> bool:
 
 def run_network_spec(options: Options) -> int:
     """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
-    from .train import run_spec
-    run = run_spec(options.source, view=options.view, max_steps=options.max_steps)
+    from .train import MAX_STEPS, run_spec     # the network front end only when it is used
+    run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS)
     if options.json:
         click.echo(run.to_json())
     else:

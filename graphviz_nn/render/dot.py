@@ -8,6 +8,7 @@ then the laid-out picture with those placeholder colours replaced (see frames.py
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -78,9 +79,15 @@ class Placeholders:
                 return colour
 
 
+NOT_XML = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")   # or not one line
+
+
 def escape(text) -> str:
-    """Every text from input goes through here before it reaches DOT or HTML-like labels."""
-    return html.escape(str(text), quote=True)
+    """Every text from input goes through here before it reaches DOT, HTML-like labels, SVG or
+    HTML: markup escaped; tabs and line breaks become spaces, characters XML forbids (controls,
+    lone surrogates) become �, so Graphviz's XML parser and an SVG reader accept every title."""
+    text = NOT_XML.sub(lambda m: " " if m.group() in "\t\n\r" else "\ufffd", str(text))
+    return html.escape(text, quote=True)
 
 
 def quoted(text: str) -> str:

@@ -178,7 +178,7 @@ def write_rasters(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
         durations = [STEP_MS] * len(images)
         durations[0], durations[-1] = FIRST_MS, LAST_MS
         path = folder / "backprop.gif"
-        write_gif(images, path, durations, rasterizer.variant_images() + [images[0]])
+        write_gif(images, path, durations, rasterizer.variant_images())
         rendered.files.append(path)
     if "png" in options.formats:
         for path, image in [(folder / "graph.png", rasterizer.frame(pictures.final))] + \

@@ -181,7 +181,15 @@ def write_gif(images: list[Image.Image], path, durations: list[int], palette_fro
 
 
 def distinct_palette(sample: Image.Image) -> Image.Image:
-    first = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    rgb = first.getpalette()
-    distinct = len({tuple(rgb[i:i + 3]) for i in range(0, len(rgb), 3)})
-    return sample.quantize(colors=distinct, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    """The sample's palette with repeated entries (unused ones) moved to colours of their own."""
+    palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    rgb = palette.getpalette()
+    seen, distinct = set(), []
+    for i in range(0, len(rgb), 3):
+        colour = tuple(rgb[i:i + 3])
+        while colour in seen:
+            colour = ((colour[0] + 1) % 256, (colour[1] + 7) % 256, (colour[2] + 13) % 256)
+        seen.add(colour)
+        distinct += colour
+    palette.putpalette(distinct)
+    return palette
