@@ -71,9 +71,12 @@ def build(source, values: dict, *, expand=False, keep_constants=False,
     builder = GraphBuilder(keep_constants=keep_constants, expand=expand, max_nodes=max_nodes)
     with paused_cycle_collector():
         if isinstance(source, Var):
-            return trace_value(source, builder)
-        values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
-        return trace_expression(source, values, builder, max_length)
+            graph = trace_value(source, builder)
+        else:
+            values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+            graph = trace_expression(source, values, builder, max_length)
+        del builder    # its records are garbage now: freed before the collector resumes and scans them
+    return graph
 
 
 def trace(source, *, expand=False, keep_constants=False, seed=None,

@@ -248,7 +248,7 @@ def protect_leading_minus(argv: list[str]) -> list[str]:
 def main(argv=None) -> int:
     """Entry point: every error a user can cause becomes one `error:` line and an exit status."""
     argv = protect_leading_minus(sys.argv[1:] if argv is None else list(argv))
-    debug = "--debug" in argv
+    debug = "--debug" in (argv[:argv.index("--")] if "--" in argv else argv)   # not an expression "--debug"
     try:
         command.main(args=argv, prog_name="nngraph", standalone_mode=False)
         return OK

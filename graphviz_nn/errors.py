@@ -19,7 +19,7 @@ class UserError(Exception):
             lines += caret_lines(self.source, *self.span)
         if self.hint:
             lines.append(f"hint: {self.hint}")
-        return lines
+        return [terminal_safe(line) for line in lines]
 
 
 class GraphvizError(UserError):
@@ -40,3 +40,10 @@ def caret_lines(source: str, start: int, end: int, width: int = 76) -> list[str]
     suffix = "…" if left + width < len(line) else ""
     pad = " " * (len(prefix) + col - left)
     return [f"  {prefix}{shown}{suffix}", f"  {pad}{'^' * min(length, width - (col - left))}"]
+
+
+def terminal_safe(text: str) -> str:
+    """One line a terminal shows as typed: control characters (escape sequences, newlines, NUL)
+    from the user's input become �, one column each, so a caret still points at its spot."""
+    return text if text.isprintable() else "".join(
+        ch if ch.isprintable() or ch == " " else "\ufffd" for ch in text)

@@ -213,13 +213,28 @@ def non_finite(graph: Graph, n: str) -> list[Diagnostic]:
     found = []
     for what in ("value", "grad"):
         x = graph[n][what]
-        if x is None or (what == "grad" and graph[n]["kind"] == "const"):
+        if x is None or (what == "grad" and graph[n]["kind"] == "const") or np.isfinite(x).all():
             continue
         for kind, bad in (("nan", np.isnan(x)), ("inf", np.isinf(x))):
             if np.any(bad):
                 found.append(Diagnostic(n, kind, f"{node_name(graph, n)}: {what} is "
                                         f"{fmt_value(x) if x.size <= 4 else kind}"))
     return found
+
+
+WARNING_LINES = 20
+
+
+def warning_lines(found: list[Diagnostic], limit: int = WARNING_LINES) -> list[str]:
+    """The terminal's `warning:` lines, the first `limit` of them (in forward order: where the
+    trouble starts) and a count of the rest: a nan spreads to every node after it, and a
+    thousand lines would bury the first. The picture marks every node; the JSON has every value."""
+    lines = [f"warning: {d.message}" for d in found[:limit]]
+    if len(found) > limit:
+        rest = found[limit:]
+        lines.append(f"warning: … and {len(rest):,} more on {len({d.node for d in rest}):,} "
+                     f"nodes (the picture marks them; --json has every value)")
+    return lines
 
 
 def node_name(graph: Graph, n: str) -> str:

@@ -5,6 +5,7 @@ import contextlib
 import gc
 import string
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import count, product
 
 import networkx as nx
@@ -36,31 +37,37 @@ class Literal:
     text: str
 
 
-@dataclass
+@dataclass(eq=False)      # a graph equals only itself (its attributes hold arrays)
 class Graph:
-    """The IR: a MultiDiGraph whose edge key is the argument position, plus derived indexes."""
-    nx: nx.MultiDiGraph
+    """The IR: nodes and edges with their attribute dicts, plus derived indexes; the same dicts
+    seen as a networkx MultiDiGraph (edge key = argument position) in `nx`."""
     output: str
     order: list[str]                       # forward order: by generation, then left to right
+    node_attrs: dict[str, dict] = field(repr=False)     # node -> its attributes (DESIGN.md)
+    args: dict[str, list[str]] = field(repr=False)      # node -> its inputs, by position
     source: str = ""
     kind: str = "expression"
-    args: dict[str, list[str]] = field(default_factory=dict)   # node -> its inputs, by position
-    users: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # node -> (gate, arg)
+    users: dict[str, list[tuple[str, int]]] = field(init=False, repr=False)   # node -> (gate, arg)
 
     def __post_init__(self):
-        # the attribute dicts networkx holds, indexed once: the passes touch them per node and edge
-        self.node_attrs = dict(self.nx.nodes(data=True))
-        self.edge_attrs = {(u, v, k): d for u, v, k, d in self.nx.edges(keys=True, data=True)}
-        if not self.args:
-            inputs = {n: [] for n in self.order}
-            for u, v, k in self.edge_attrs:
-                inputs[v].append((k, u))
-            self.args.update((n, [u for _, u in sorted(inputs[n])]) for n in self.order)
-        if not self.users:
-            self.users.update((n, []) for n in self.order)
-            for n in self.order:
-                for k, u in enumerate(self.args[n]):
-                    self.users[u].append((n, k))
+        # each node's in- and out-edges as tuples, made once: the passes and their steps share them
+        self.ins = {v: tuple([(u, v, k) for k, u in enumerate(self.args[v])]) for v in self.order}
+        outs = {n: [] for n in self.order}
+        for edges in self.ins.values():
+            for edge in edges:
+                outs[edge[0]].append(edge)
+        self.outs = {n: tuple(edges) for n, edges in outs.items()}
+        self.users = {n: [(v, k) for _, v, k in edges] for n, edges in outs.items()}
+        # an edge's attributes: the value it carries and its gradient, known once the passes ran
+        self.edge_attrs = {edge: {"value": None, "grad": None}
+                           for edges in self.ins.values() for edge in edges}
+
+    @cached_property
+    def nx(self) -> nx.MultiDiGraph:
+        """The graph for networkx, made on first use (the passes and the renderer use the indexes);
+        it holds the very attribute dicts graph[n] and graph.edge(u, v, k) return."""
+        with paused_cycle_collector():
+            return multidigraph(self.node_attrs, self.edge_attrs)
 
     def __getitem__(self, n: str) -> dict:
         try:
@@ -78,26 +85,26 @@ class Graph:
         return self[n]["label"]
 
     def leaves(self) -> list[str]:
-        return [n for n in self.order if self[n]["kind"] != OP]
+        return [n for n in self.order if self.node_attrs[n]["kind"] != OP]
 
     def variables(self) -> list[str]:
         """The inputs and parameters: the nodes a user asks gradients for."""
-        return [n for n in self.order if self[n]["kind"] in (INPUT, PARAM)]
+        return [n for n in self.order if self.node_attrs[n]["kind"] in (INPUT, PARAM)]
 
     def gates(self) -> list[str]:
-        return [n for n in self.order if self[n]["kind"] == OP]
+        return [n for n in self.order if self.node_attrs[n]["kind"] == OP]
 
-    def in_edges(self, n: str) -> list[tuple[str, str, int]]:
-        return [(u, n, k) for k, u in enumerate(self.args[n])]
+    def in_edges(self, n: str) -> tuple[tuple[str, str, int], ...]:
+        return self.ins[n]
 
-    def out_edges(self, n: str) -> list[tuple[str, str, int]]:
-        return [(n, v, k) for v, k in self.users[n]]
+    def out_edges(self, n: str) -> tuple[tuple[str, str, int], ...]:
+        return self.outs[n]
 
     def is_scalar(self) -> bool:
         return all(np.ndim(self[n]["value"]) == 0 for n in self.order)
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """A node as a front end creates it, before names are given."""
     kind: str
@@ -131,19 +138,29 @@ class GraphBuilder:
 
     def apply(self, op: str, args: list, p=None, text: str | None = None, span=None):
         """Add gate `op` over args (record ids or Literals); returns a record id or a Literal."""
-        if all(isinstance(a, Literal) for a in args):
+        # plain loops, positional Record fields: this runs once per gate (10,000s of times), and on
+        # two-element lists a comprehension or keyword arguments cost more than the work itself
+        literals = 0
+        for a in args:
+            literals += isinstance(a, Literal)
+        if literals == len(args):
             with np.errstate(all="ignore"):
                 value = OPS[op].forward([a.value for a in args], p)
             return self.literal(value, text)
-        op, args, p = self.fold_literal(op, args, p)
-        args = [self.const_node(a) if isinstance(a, Literal) else a for a in args]
+        if literals:
+            op, args, p = self.fold_literal(op, args, p)
+            args = [self.const_node(a) if isinstance(a, Literal) else a for a in args]
         if self.expand and OPS[op].expansion:
             emit = lambda name, inner, q=None: self.apply(name, inner, q, span=span)
             return OPS[op].expansion(emit, args[0], p)
-        text = clip_text(text or OPS[op].text([self.arg_text(a, op, k, p) for k, a in enumerate(args)], p))
-        generation = 1 + max([self.records[a].generation for a in args])
-        return self.add(Record(OP, op, tuple(args), p, text=text, span=span,
-                               generation=generation))
+        text = text or OPS[op].text([self.arg_text(a, op, k, p) for k, a in enumerate(args)], p)
+        if len(text) > TEXT_LIMIT:
+            text = clip_text(text)
+        generation = 0
+        for a in args:
+            generation = max(generation, self.records[a].generation)
+        #                   kind op  args         p  name  text  span  value  generation
+        return self.add(Record(OP, op, tuple(args), p, None, text, span, None, generation + 1))
 
     def fold_literal(self, op, args, p):
         if self.keep_constants or len(args) != 2 or p is not None:
@@ -183,22 +200,19 @@ class GraphBuilder:
     def finish(self, result, source: str = "", kind: str = "expression") -> Graph:
         if isinstance(result, Literal):
             result = self.const_node(result)
-        keep = self.ancestors(result)
-        order = sorted(keep, key=lambda i: (self.records[i].generation, i))
+        records = self.records
+        order = sorted(self.ancestors(result), key=lambda i: (records[i].generation, i))
         names = self.name_nodes(order)
-        g = nx.MultiDiGraph()
-        records = [self.records[i] for i in order]
-        g.add_nodes_from((names[i], dict(kind=r.kind, op=r.op, p=r.p, label=self.display(r, names[i]),
-                                         text=r.text, span=r.span, value=r.value, grad=None,
-                                         shape=None if r.value is None else r.value.shape,
-                                         generation=r.generation))
-                         for i, r in zip(order, records))
-        for i, r in zip(order, records):
-            for k, a in enumerate(r.args):
-                g.add_edge(names[a], names[i], key=k, value=None, grad=None)
-        args = {names[i]: [names[a] for a in r.args] for i, r in zip(order, records)}
-        return Graph(g, names[result], [names[i] for i in order],
-                     source or self.records[result].text, kind, args)
+        node_attrs = {names[i]: self.attributes(records[i], names[i]) for i in order}
+        args = {names[i]: [names[a] for a in records[i].args] for i in order}
+        return Graph(names[result], list(node_attrs), node_attrs, args,
+                     source or records[result].text, kind)
+
+    def attributes(self, r: Record, name: str) -> dict:
+        """A node's attributes in the graph (DESIGN.md, "The graph")."""
+        return {"kind": r.kind, "op": r.op, "p": r.p, "label": self.display(r, name), "text": r.text,
+                "span": r.span, "value": r.value, "grad": None,
+                "shape": None if r.value is None else r.value.shape, "generation": r.generation}
 
     def ancestors(self, result: int) -> set[int]:
         keep, stack = {result}, [result]
@@ -223,6 +237,24 @@ class GraphBuilder:
     @staticmethod
     def display(record: Record, name: str) -> str:
         return record.text if record.kind == CONST else name
+
+
+def multidigraph(node_attrs: dict[str, dict], edge_attrs: dict[tuple[str, str, int], dict]) -> nx.MultiDiGraph:
+    """The networkx graph over these very attribute dicts, in their order.
+
+    Filled through networkx's dict-of-dicts (G._node, G._succ, G._pred; "Subclasses" in its Graph
+    docs): add_node and add_edge would copy every attribute dict, so the graph would not see what
+    the passes write, and cost 4× as much (tests/test_core.py checks this against add_edge)."""
+    g = nx.MultiDiGraph()
+    nodes, succ, pred = g._node, g._succ, g._pred
+    for n, attrs in node_attrs.items():
+        nodes[n], succ[n], pred[n] = attrs, {}, {}
+    for (u, v, k), attrs in edge_attrs.items():
+        keys = succ[u].get(v)
+        if keys is None:                  # successor and predecessor share one key dict, as in networkx
+            keys = succ[u][v] = pred[v][u] = {}
+        keys[k] = attrs
+    return g
 
 
 @contextlib.contextmanager

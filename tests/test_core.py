@@ -113,6 +113,21 @@ def test_x_times_x_keeps_two_parallel_edges():
     assert any("x feeds 2 gates: 3 + 3 = 6" in c for c in captions(result))
 
 
+def test_the_networkx_graph_is_the_one_add_edge_would_build_and_shares_the_attributes():
+    """graph.multidigraph fills networkx's dicts directly (speed): it must match the public API."""
+    graph = trace("x*x + sin(x*y) / (y + 2)", x=3, y=0.5).graph
+    public = nx.MultiDiGraph()
+    public.add_nodes_from(graph.nx.nodes(data=True))
+    public.add_edges_from(graph.nx.edges(keys=True, data=True))
+    assert nx.utils.graphs_equal(graph.nx, public)
+    assert list(graph.nx.edges(keys=True)) == list(public.edges(keys=True))
+    assert list(graph.nx.in_edges("a", keys=True)) == [("x", "a", 0), ("x", "a", 1)]
+    assert graph.nx.nodes["a"] is graph["a"] and graph.nx.edges["x", "a", 1] is graph.edge("x", "a", 1)
+    assert list(nx.topological_sort(graph.nx))[-1] == graph.output
+    graph.nx.remove_edge("x", "a", 1)
+    assert list(graph.nx.pred["a"]["x"]) == [0]
+
+
 # ---- literal constants ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("source, op, p, f", [

@@ -109,7 +109,8 @@ def number_cells(value, colour: str) -> str:
 
 def font(text: str, colour: str, size: float | None = None) -> str:
     size_attr = f' POINT-SIZE="{size}"' if size else ""
-    return f'<FONT COLOR="{colour}"{size_attr}>{escape(text) or " "}</FONT>'
+    text = escape(text).replace("\\", "\\\\")    # Graphviz reads \G, \N, \L in labels: \\ is one \
+    return f'<FONT COLOR="{colour}"{size_attr}>{text or " "}</FONT>'
 
 
 class DotWriter:

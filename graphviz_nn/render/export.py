@@ -6,6 +6,7 @@ when complete, so a failed run never leaves a half-written output folder.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import sys
@@ -72,10 +73,13 @@ def render_many(jobs: list[tuple], target: Path, options: RenderOptions, extra=N
     """Draw each (subfolder, graph, steps) job into one staging folder, then move it into place
     whole; `extra(folder)` may add files (plots) and returns their paths."""
     target = Path(target)
-    check_target(target, options.force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o755)
+    try:
+        check_target(target, options.force)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        staging.chmod(0o755)
+    except OSError as exc:
+        raise cannot_write(target, exc) from exc
     try:
         rendered = Rendered(staging)
         for sub, graph, steps in jobs:
@@ -86,19 +90,34 @@ def render_many(jobs: list[tuple], target: Path, options: RenderOptions, extra=N
         rendered.files += extra(staging) if extra else []
         (staging / MARKER).write_text("written by nngraph; the next run replaces this folder\n")
         replace_folder(staging, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(target, exc) from exc
         raise
     rendered.folder = target
     rendered.files = [target / f.relative_to(staging) for f in rendered.files]
     return rendered
 
 
+def cannot_write(target: Path, exc: OSError) -> UserError:
+    """A full disk, a read-only folder, a name too long: the user's to fix, not a bug of ours."""
+    return UserError(f"cannot write {target}: {exc.strerror or exc}",
+                     hint="choose a folder you can write to with -o; check the free space")
+
+
 def check_target(target: Path, force: bool) -> None:
-    if target.exists() and not force and not (target / MARKER).exists():
-        if not target.is_dir() or any(target.iterdir()):
-            raise UserError(f"{target} exists and was not written by nngraph",
-                            hint="choose another folder with -o, or pass --force to replace it")
+    place = Path(os.path.realpath(target))    # realpath: a symlink loop is no exception here
+    home = Path(os.path.realpath(os.path.expanduser("~")))
+    if place == place.parent or place == home or place in (Path.cwd() / "_").parents:
+        # an output folder is replaced whole: never one of these, not even with --force
+        raise UserError(f"{target}: refusing to replace the current folder, a folder containing it, "
+                        f"your home folder or a root", hint="name a folder of its own with -o, as -o outputs/mine")
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target} exists and is not a folder", hint="choose another name with -o")
+    if target.exists() and not force and not (target / MARKER).exists() and any(target.iterdir()):
+        raise UserError(f"{target} exists and was not written by nngraph",
+                        hint="choose another folder with -o, or pass --force to replace it")
 
 
 def replace_folder(staging: Path, target: Path) -> None:
@@ -106,7 +125,11 @@ def replace_folder(staging: Path, target: Path) -> None:
         old = target.with_name(f".{target.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         target.rename(old)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except BaseException:
+            old.rename(target)          # the earlier complete folder comes back
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import sys
+import warnings
 from itertools import accumulate
 
 import numpy as np
@@ -39,34 +40,61 @@ def parse_expression(source: str, max_length: int = MAX_LENGTH) -> ast.Expressio
                         hint="raise it with --max-length")
     if not source.strip():
         raise UserError("the expression is empty", hint=f"write a formula using {ALLOWED}")
+    bad = next((i for i, ch in enumerate(source) if 0xD800 <= ord(ch) <= 0xDFFF), None)
+    if bad is not None:        # undecodable bytes on the command line arrive as lone surrogates
+        raise UserError("the expression contains bytes that are not UTF-8 text", source, (bad, bad + 1))
     try:
         with deep_recursion():
             return ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise syntax_error(source, exc) from None
-    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
-        raise UserError(f"the expression is too deeply nested or too large to parse ({exc})") from None
+    except (RecursionError, MemoryError) as exc:    # CPython's parser: its stack, or ast construction
+        raise UserError("the expression is nested too deeply for Python's parser",
+                        hint="use fewer nested brackets, calls, powers or signs in a row (docs/limits.md)") from None
+    except (ValueError, OverflowError) as exc:      # e.g. null bytes, on some Python versions
+        raise UserError(f"cannot parse the expression: {exc}", hint=f"allowed: {ALLOWED}") from None
+
+
+# Long sums build deep left-leaning trees. CPython 3.11 builds the ast up to 3 × the recursion
+# limit deep, in C: 20,000 allows the deepest sum MAX_LENGTH permits (50,000 terms) and stays
+# well inside an 8 MB stack (a 100,000-deep sum crashes it).
+SAFE_RECURSION_LIMIT = 20_000
 
 
 @contextlib.contextmanager
-def deep_recursion(limit: int = 20_000 + MAX_LENGTH // 2):
-    """Long sums build deep left-leaning trees; CPython's parser needs room for them."""
+def deep_recursion(limit: int = SAFE_RECURSION_LIMIT):
+    """Room for CPython's parser, never more than the C stack holds (a raised --max-length
+    must end in a RecursionError, not a segfault)."""
     saved = sys.getrecursionlimit()
     sys.setrecursionlimit(max(saved, limit))
     try:
-        yield
+        with quiet_parser():
+            yield
     finally:
         sys.setrecursionlimit(saved)
 
 
+@contextlib.contextmanager
+def quiet_parser():
+    """ast.parse warns on stderr about `1if x` or `x is 1` (SyntaxWarning): we say what we refuse."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)     # invalid escapes in strings
+        yield
+
+
 def syntax_error(source: str, exc: SyntaxError) -> UserError:
     message = (exc.msg or "invalid syntax").split(" (")[0]
+    hint = f"allowed: {ALLOWED}"
+    if message.startswith("Exceeds the limit"):        # Python's int-from-text limit (CVE-2020-10735)
+        digits = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        message = f"an integer literal with more than {digits:,} digits"
+        hint = "write a huge number in floating point, as 1e400 (which is inf)"
     start = char_index(source, exc.lineno or 1, (exc.offset or 1) - 1, chars=True)
     end = start + 1
     if exc.end_offset and exc.end_lineno == exc.lineno and exc.end_offset > exc.offset:
         end = start + exc.end_offset - exc.offset
-    return UserError(f"cannot parse the expression: {message}", source, (start, end),
-                     hint=f"allowed: {ALLOWED}")
+    return UserError(f"cannot parse the expression: {message}", source, (start, end), hint=hint)
 
 
 def char_index(source: str, lineno: int, col: int, chars: bool = False) -> int:
@@ -109,8 +137,11 @@ class ExpressionTracer:
     def __init__(self, source: str, values: dict, builder: GraphBuilder):
         self.source, self.values, self.builder = source, values, builder
         self.positions = SourcePositions(source)
+        self.flat = len(self.positions.lines) == 1 and self.positions.ascii
 
     def span(self, node: ast.AST) -> tuple[int, int]:
+        if self.flat:                    # one line of ASCII: ast's columns are the character indexes
+            return node.col_offset, node.end_col_offset
         start = self.positions.index(node.lineno, node.col_offset)
         end = self.positions.index(node.end_lineno, node.end_col_offset)
         return start, end
@@ -120,18 +151,21 @@ class ExpressionTracer:
                          hint=hint or f"allowed: {ALLOWED}")
 
     def trace(self, tree: ast.Expression):
-        results: dict[int, object] = {}
-        stack = [(tree.body, None)]          # (node, its children once they are being traced)
+        done = []                            # results of traced nodes: a node's arguments end it
+        stack = [(tree.body, None)]          # (node, its number of children once they are traced)
         while stack:
-            node, children = stack.pop()
-            if children is None:
+            node, arity = stack.pop()
+            if arity is None:
                 children = self.children(node)
                 if children:
-                    stack.append((node, children))
-                    stack.extend((c, None) for c in reversed(children))
+                    stack.append((node, len(children)))
+                    for child in reversed(children):
+                        stack.append((child, None))
                     continue
-            results[id(node)] = self.visit(node, [results.pop(id(c)) for c in children])
-        return results[id(tree.body)]
+            args = done[-arity:] if arity else []
+            del done[len(done) - len(args):]
+            done.append(self.visit(node, args))
+        return done[0]
 
     def children(self, node: ast.AST) -> list[ast.AST]:
         if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
@@ -152,7 +186,8 @@ class ExpressionTracer:
 
     def check_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            what = f"calling {ast.unparse(node.func)}" if len(ast.unparse(node.func)) < 40 else "this call"
+            func = excerpt(self.source, *self.span(node.func))   # not ast.unparse: it recurses
+            what = f"calling {printable(func)}" if len(func) < 40 else "this call"
             raise self.refuse(node.func, what, hint="functions: " + ", ".join(FUNCTIONS))
         if node.keywords:
             raise self.refuse(node.keywords[0].value, "a keyword argument",
@@ -167,7 +202,7 @@ class ExpressionTracer:
         if isinstance(node, ast.Name):
             return self.variable(node)
         span = self.span(node)
-        text = excerpt(self.source, *span)
+        text = printable(excerpt(self.source, *span))
         if isinstance(node, ast.Constant):
             return self.literal(node, text)
         if isinstance(node, ast.UnaryOp):
@@ -185,7 +220,7 @@ class ExpressionTracer:
     def literal(self, node: ast.Constant, text: str) -> Literal:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.refuse(node, "a string" if isinstance(value, (str, bytes)) else repr(type(value).__name__),
+            raise self.refuse(node, "a string" if isinstance(value, (str, bytes)) else f"the constant {text}",
                               hint="only real numbers are constants")
         try:
             return self.builder.literal(float(value), text)
@@ -202,6 +237,12 @@ class ExpressionTracer:
             raise UserError(f"no value for {name}", self.source, self.span(node),
                             hint=f"give it with --at {name}=…")
         return self.builder.variable(name, self.values[name])
+
+
+def printable(text: str) -> str:
+    """Source text as one line: a node's text reaches tables, warnings and pictures
+    (newlines, tabs and control characters inside brackets or comments become spaces)."""
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def trace_expression(source: str, values: dict, builder: GraphBuilder,

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import ast
+import keyword
 
 import numpy as np
 
 from ..errors import UserError
 from ..ops import FUNCTIONS
+from .expr import quiet_parser
 
-MAX_ENTRIES = 1_000_000      # numbers in one value
+MAX_ENTRIES = 100_000        # numbers in one value: ~1 s and ~100 MB to parse; a command line
+                             # (128 KiB per argument on Linux) carries fewer anyway
+MAX_TEXT = 20 * MAX_ENTRIES  # characters of one value
+MAX_DIMENSIONS = 32          # brackets inside brackets (numpy's own limit on any version)
 
 
 def split_top_level(text: str) -> list[str]:
@@ -33,12 +38,14 @@ def parse_assignments(text: str) -> dict[str, np.ndarray]:
             raise UserError(f"--at expects name=value, got {part.strip()!r}",
                             hint='for example --at x=1,y=2 or --at "X=[[1,2],[-1,2]]"')
         check_name(name)
+        if name in values:
+            raise UserError(f"--at: {name} is given twice", hint="give each name one value")
         values[name] = parse_number_or_matrix(value, f"--at {name}")
     return values
 
 
 def check_name(name: str) -> None:
-    if not name.isidentifier() or name.startswith("__"):
+    if not name.isidentifier() or name.startswith("__") or keyword.iskeyword(name):
         raise UserError(f"--at: {name!r} is not a variable name",
                         hint="names are letters, digits and _, not starting with a digit or __")
     if name in FUNCTIONS:
@@ -48,10 +55,11 @@ def check_name(name: str) -> None:
 def parse_number_or_matrix(text: str, name: str) -> np.ndarray:
     """`name` says where the value came from in messages: `--at x`, `--seed`."""
     text = text.strip()
-    if len(text) > 20 * MAX_ENTRIES:
-        raise UserError(f"{name}: the value is too long")
+    if len(text) > MAX_TEXT:
+        raise UserError(f"{name}: the value is {len(text):,} characters long; the limit is {MAX_TEXT:,}")
     try:
-        tree = ast.parse(text, mode="eval").body
+        with quiet_parser():
+            tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise UserError(f"{name}: {shorten(text)!r} is not a number or a matrix",
                         hint="write numbers like 1, -2.5, 1e-3 and matrices like [[1,2],[3,4]]") from None
@@ -60,6 +68,8 @@ def parse_number_or_matrix(text: str, name: str) -> np.ndarray:
         value = np.array(entries, dtype=float)
     except ValueError:
         raise UserError(f"{name}: the rows of the matrix have different lengths") from None
+    if value.size == 0:
+        raise UserError(f"{name}: the matrix is empty", hint="give it at least one number")
     if value.size > MAX_ENTRIES:
         raise UserError(f"{name}: {value.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
     return value
@@ -83,13 +93,15 @@ def literal_numbers(tree: ast.AST, name: str, text: str):
                         hint="write numbers like 1, -2.5, 1e-3 and matrices like [[1,2],[3,4]]")
 
     root: list = []
-    stack = [(tree, root)]
+    stack = [(tree, root, 0)]
     while stack:
-        node, into = stack.pop()
+        node, into, depth = stack.pop()
         if isinstance(node, (ast.List, ast.Tuple)):
+            if depth == MAX_DIMENSIONS:
+                raise UserError(f"{name}: more than {MAX_DIMENSIONS} levels of brackets")
             inner: list = []
             into.append(inner)
-            stack.extend((e, inner) for e in reversed(node.elts))
+            stack.extend((e, inner, depth + 1) for e in reversed(node.elts))
             continue
         into.append(number(node))
         count += 1
