@@ -163,8 +163,8 @@ def main() -> None:
     for phase, seconds in reference.items():
         print(f"  {phase:<12}{ms(seconds)}")
     print(f"per value: nngraph {1e6 * ours_per:.1f} µs, micrograd {1e6 * ref_per:.2f} µs, "
-          f"ratio {ours_per / ref_per:.1f}×  (nngraph also keeps a networkx graph, source spans, "
-          f"0-d numpy arrays and a Step per gate)")
+          f"ratio {ours_per / ref_per:.1f}×  (nngraph also keeps attribute dicts per node and edge, "
+          f"source spans, 0-d numpy arrays and a Step per gate; graph.nx is made on first use)")
 
     print("scaling (parse/trace + forward + backward):")
     previous = None
