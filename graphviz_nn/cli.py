@@ -168,8 +168,8 @@ def run_network_spec(options: Options) -> int:
     else:
         echo_lines(run.report_lines())
     found = run.diagnostics()
-    for d in found:
-        click.echo(f"warning: {d.message}", err=True)
+    for line in explain.warning_lines(found):
+        click.echo(line, err=True)
     if options.render or options.plots:
         echo_rendered(render_network(run, options))
     return NUMERIC_TROUBLE if any(d.kind in ("nan", "inf") for d in found) else OK
@@ -215,8 +215,9 @@ def echo_check(graph, options: Options) -> list:
     click.echo("\ngradient check (central finite differences):")
     for r in results:
         verdict = "ok" if r.relative_error <= options.tolerance else "MISMATCH"
-        click.echo(f"  ∂/∂{r.variable}: analytic {fmt_value(r.analytic)}, numeric {fmt_value(r.numeric)}, "
-                   f"relative error {r.relative_error:.2e}  {verdict}")
+        sampled = f" ({r.checked} of {r.analytic.size:,} entries)" if r.checked < r.analytic.size else ""
+        click.echo(f"  ∂/∂{r.variable}: analytic {fmt_value(r.analytic)}, numeric {fmt_value(r.numeric)}"
+                   f"{sampled}, relative error {r.relative_error:.2e}  {verdict}")
     worst = max((r.relative_error for r in results), default=0.0)
     click.echo(f"  max relative error {worst:.2e} (tolerance {options.tolerance:g})")
     return [r for r in results if not r.relative_error <= options.tolerance]
@@ -224,8 +225,8 @@ def echo_check(graph, options: Options) -> list:
 
 def status_of(graph, failed_checks: list, options: Options) -> int:
     found = explain.diagnostics(graph)
-    for d in found:
-        click.echo(f"warning: {d.message}", err=True)
+    for line in explain.warning_lines(found):
+        click.echo(line, err=True)
     numeric = any(d.kind in ("nan", "inf") for d in found)
     return NUMERIC_TROUBLE if failed_checks or numeric else OK
 

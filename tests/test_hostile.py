@@ -724,10 +724,12 @@ from hypothesis import strategies as st  # noqa: E402
 FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
+SCALE = float(os.environ.get("NNGRAPH_FUZZ_SCALE", "1"))
+
+
 def fuzz(max_examples: int):
     """NNGRAPH_FUZZ_SCALE=20 pytest tests/test_hostile.py -k fuzz: a longer hunt."""
-    scale = float(os.environ.get("NNGRAPH_FUZZ_SCALE", "1"))
-    return settings(FUZZ, max_examples=max(1, int(max_examples * scale)))
+    return settings(FUZZ, max_examples=max(1, int(max_examples * SCALE)))
 COUNTS: dict[str, int] = {}
 
 
@@ -793,7 +795,7 @@ def test_fuzz_arbitrary_text(capsys):
         statuses[status] = statuses.get(status, 0) + 1
     one()
     report(capsys, "arbitrary text", sum(statuses.values()), statuses)
-    assert sum(statuses.values()) >= 300
+    assert sum(statuses.values()) >= 0.75 * 400 * SCALE
 
 
 def test_fuzz_python_like_token_soup(capsys, tmp_path, monkeypatch):
@@ -810,7 +812,7 @@ def test_fuzz_python_like_token_soup(capsys, tmp_path, monkeypatch):
     one()
     assert list(tmp_path.iterdir()) == []
     report(capsys, "python-like token soup", sum(statuses.values()), statuses)
-    assert sum(statuses.values()) >= 300 and statuses.get(2, 0) > 0
+    assert sum(statuses.values()) >= 0.75 * 500 * SCALE and statuses.get(2, 0) > 0
 
 
 def test_fuzz_valid_expressions_with_numeric_trouble(capsys):
@@ -964,8 +966,10 @@ def test_fuzz_network_specs(capsys, tmp_path):
     @fuzz(250)
     @given(st.data())
     def one(data):
-        kind = data.draw(st.sampled_from(["mutated", "mutated", "mutated", "junk", "text"]))
-        if kind == "text":
+        kind = data.draw(st.sampled_from(["original", "mutated", "mutated", "mutated", "junk", "text"]))
+        if kind == "original":               # as written: keeps the happy path in every run
+            text = toml_document(data.draw(st.sampled_from(originals)))
+        elif kind == "text":
             text = data.draw(st.text(max_size=200))
         elif kind == "junk":
             text = toml_document(data.draw(st.dictionaries(

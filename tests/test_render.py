@@ -232,3 +232,12 @@ def test_jupyter_shows_a_trace_as_its_svg():
     svg = traced(FLAGSHIP)._repr_svg_()
     assert svg.lstrip().startswith("<?xml") or "<svg" in svg[:400]
     assert "12" in svg
+
+
+def test_graphs_graphviz_would_take_minutes_on_are_refused_with_a_hint(tmp_path, capsys):
+    from graphviz_nn.cli import main
+    long_fan_out = "x" + "*1.01+x" * 300            # x used all the way down: huge rank spans
+    assert main([long_fan_out, "--at", "x=1", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the graph's edges cross") and "--no-render" in err
+    assert not (tmp_path / "out").exists()

@@ -19,11 +19,12 @@ from ..explain import diagnostics
 from ..graph import Graph
 from ..numfmt import fmt_value
 from . import graphviz
-from .dot import DEFAULT_MAX_DRAWN, THEMES, to_dot
+from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
 from .frames import (Frame, colour_map, final_frame, frame_states, group_steps, recolour,
                      svg_frame, svg_template)
 from .player import player_html
 
+SPANS_PER_DRAWN_NODE = 3    # rank spans per node of --max-draw: 2,500 → 7,500, a few seconds of dot
 MARKER = ".nngraph"          # marks a folder as ours, so a later run may replace it whole
 FIRST_MS, STEP_MS, LAST_MS = 1500, 1100, 3500
 
@@ -135,15 +136,27 @@ def replace_folder(staging: Path, target: Path) -> None:
         staging.rename(target)
 
 
+def check_drawable(graph: Graph, max_draw: int) -> None:
+    """Refuse what Graphviz would take minutes on: too many nodes, or edges crossing too many
+    ranks in all (a variable used all the way down a long graph)."""
+    spans = rank_spans(graph)
+    if len(graph.order) > max_draw:
+        problem = f"the graph has {len(graph.order):,} nodes; drawing more than {max_draw:,}"
+    elif spans > SPANS_PER_DRAWN_NODE * max_draw:
+        problem = (f"the graph's edges cross {spans:,} ranks in all (an input used far down a long "
+                   f"graph); drawing more than {SPANS_PER_DRAWN_NODE * max_draw:,}")
+    else:
+        return
+    raise UserError(problem + " would keep Graphviz busy for minutes",
+                    hint="use --no-render (numbers only) or --json, or raise --max-draw")
+
+
 class Pictures:
     """Everything drawn from one layout: the final picture and the frames, as SVG text."""
 
     def __init__(self, graph: Graph, steps: list, options: RenderOptions):
         self.graph, self.options = graph, options
-        if len(graph.order) > options.max_draw:
-            raise UserError(f"the graph has {len(graph.order):,} nodes; drawing more than "
-                            f"{options.max_draw:,} would keep Graphviz busy for minutes",
-                            hint="use --no-render (numbers only) or --json, or raise --max-draw")
+        check_drawable(graph, options.max_draw)
         self.theme = THEMES[options.theme]
         self.warned = {d.node for d in diagnostics(graph)}
         self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
