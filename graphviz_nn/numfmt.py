@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -34,6 +33,7 @@ def fmt_number(x) -> str:
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
     if FRACTIONS:
+        from fractions import Fraction      # imported only when fractions are asked for
         exact = Fraction(x).limit_denominator(1024)
         if exact.denominator > 1 and abs(float(exact) - x) <= 1e-12 * max(1.0, abs(x)):
             return f"{exact.numerator}/{exact.denominator}"
