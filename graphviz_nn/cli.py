@@ -183,8 +183,7 @@ def render_network(run, options: Options):
     def plots(folder: Path) -> list:
         from .plots import write_plots     # matplotlib only when plots are asked for
         return write_plots(run, folder / "plots") if options.plots else []
-    target = Path(options.output) if options.output else Path("outputs") / folder_name(options.source)
-    return render_many(jobs, target, render_options, plots)
+    return render_many(jobs, output_folder(options), render_options, plots)
 
 
 def parse_formats(text: str) -> tuple:
@@ -200,8 +199,9 @@ def output_folder(options: Options) -> Path:
 
 
 def echo_rendered(rendered) -> None:
-    names = sorted({f.relative_to(rendered.folder).parts[0] + ("/" if len(f.relative_to(rendered.folder).parts) > 1 else "")
-                    for f in rendered.files})
+    """`wrote outputs/x/: backprop.gif, frames/, graph.svg, …`: files and folders at the top."""
+    parts = [f.relative_to(rendered.folder).parts for f in rendered.files]
+    names = sorted({p[0] + ("/" if len(p) > 1 else "") for p in parts})
     frames = f" ({rendered.frame_count} frames)" if rendered.frame_count else ""
     click.echo(f"\nwrote {rendered.folder}/: {', '.join(names)}{frames}")
 
