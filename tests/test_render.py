@@ -14,7 +14,7 @@ import graphviz_nn
 from graphviz_nn.cli import main
 from graphviz_nn.render import graphviz
 from graphviz_nn.render.dot import THEMES, to_dot
-from graphviz_nn.render.export import Pictures, RenderOptions, render
+from graphviz_nn.render.export import RenderOptions, render
 
 FLAGSHIP = ("x**2+x*y+(x+y)**2", {"x": 1, "y": 2})
 MATRIX = ("relu(X@W1)@W2", {"X": [[1, 2], [-1, 2]], "W1": [[1, -1], [0.5, 0]], "W2": [[0.5], [1]]})

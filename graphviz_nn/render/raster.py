@@ -6,7 +6,6 @@ rectangles of its known and active parts pasted in from the other two.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw

@@ -7,7 +7,6 @@ import sys
 import warnings
 from itertools import accumulate
 
-import numpy as np
 
 from ..errors import UserError
 from ..graph import Graph, GraphBuilder, Literal, excerpt
@@ -48,7 +47,7 @@ def parse_expression(source: str, max_length: int = MAX_LENGTH) -> ast.Expressio
             return ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise syntax_error(source, exc) from None
-    except (RecursionError, MemoryError) as exc:    # CPython's parser: its stack, or ast construction
+    except (RecursionError, MemoryError):           # CPython's parser: its stack, or ast construction
         raise UserError("the expression is nested too deeply for Python's parser",
                         hint="use fewer nested brackets, calls, powers or signs in a row (docs/limits.md)") from None
     except (ValueError, OverflowError) as exc:      # e.g. null bytes, on some Python versions
