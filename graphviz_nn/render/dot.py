@@ -15,12 +15,11 @@ from itertools import count
 import numpy as np
 
 from ..graph import CONST, OP, Graph
-from ..numfmt import fmt_number, shape_text, summary
+from ..numfmt import SMALL_ARRAY, fmt_number, shape_text, summary
 from ..ops import OPS
 
 FONT = "DejaVu Sans"                     # measured by Graphviz; the SVG adds fallbacks
 FONT_STACK = "DejaVu Sans,Verdana,Arial,Helvetica,sans-serif"
-MATRIX_LIMIT = 16                        # entries shown as a table; more become a summary
 PAD_INCHES = 0.1
 LABEL_NODES_UP_TO = 300                  # graph nodes; above, edges carry plain labels (faster layout)
 BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement can take minutes
@@ -62,7 +61,6 @@ class Drawing:
     source: str                               # the DOT text
     parts: dict[str, Part] = field(default_factory=dict)
     edge_ids: dict[tuple, int] = field(default_factory=dict)   # (u, v, k) -> label node index
-    rankdir: str = "LR"
 
 
 class Placeholders:
@@ -90,16 +88,12 @@ def escape(text) -> str:
     return html.escape(text, quote=True)
 
 
-def quoted(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def number_cells(value, colour: str) -> str:
     """A value as the inside of a TD: a number, a small aligned matrix, or a summary."""
     a = np.asarray(value)
     if a.ndim == 0:
         return font(fmt_number(a), colour)
-    if a.size > MATRIX_LIMIT or a.ndim > 2:
+    if a.size > SMALL_ARRAY or a.ndim > 2:
         return font(summary(a), colour)
     rows = a.reshape(1, -1) if a.ndim == 1 else a
     cells = "".join("<TR>" + "".join(f'<TD ALIGN="RIGHT">{font(fmt_number(x), colour)}</TD>' for x in row)
@@ -119,7 +113,7 @@ class DotWriter:
         self.graph, self.theme, self.rankdir = graph, theme, rankdir
         self.title, self.warned, self.slide, self.transparent = title, warned, slide, transparent
         self.colours = Placeholders()
-        self.drawing = Drawing("", rankdir=rankdir)
+        self.drawing = Drawing("")
         self.lines: list[str] = []
         self.index_of = {n: i for i, n in enumerate(graph.order)}
         self.compact = len(graph.order) > LABEL_NODES_UP_TO

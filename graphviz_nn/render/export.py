@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..explain import diagnostics
+from ..report import gradient_lines
 from ..graph import Graph
-from ..numfmt import fmt_value
 from . import graphviz
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
 from .frames import (Frame, colour_map, final_frame, frame_states, group_steps, recolour,
@@ -57,13 +57,6 @@ def folder_name(source: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", source).strip("_")[:48] or "graph"
     digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return f"{slug}-{digest}"
-
-
-def summary_caption(graph: Graph) -> str:
-    out = graph.label(graph.output)
-    parts = [f"{out} = {fmt_value(graph[graph.output]['value'])}"]
-    parts += [f"∂{out}/∂{graph.label(n)} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]
-    return " · ".join(parts)
 
 
 def render(graph: Graph, steps: list, target: Path, options: RenderOptions) -> Rendered:
@@ -166,7 +159,7 @@ class Pictures:
                                       positioned="pdf" in options.formats)
         self.frames = [] if options.frames == "none" else \
             frame_states(graph, self.drawing, group_steps(graph, steps, options.frames))
-        self.final = final_frame(self.drawing, summary_caption(graph))
+        self.final = final_frame(self.drawing, " · ".join(gradient_lines(graph)))
         self.template = svg_template(self.layout.svg, [f.caption for f in self.frames + [self.final]])
 
     def svg(self, frame: Frame) -> str:

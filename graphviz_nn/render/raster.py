@@ -93,7 +93,7 @@ class Rasterizer:
 
     def __init__(self, layout, drawing: Drawing, first: Frame, theme: Theme, warned: set,
                  template: SvgTemplate, dpi: int):
-        self.drawing, self.theme, self.template, self.dpi = drawing, theme, template, dpi
+        self.drawing, self.theme, self.template = drawing, theme, template
         self.scale = dpi / 72.0
         self.base = base_states(first)
         offset = PAD_INCHES * 72
