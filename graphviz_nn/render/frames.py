@@ -45,18 +45,21 @@ def group_steps(graph: Graph, steps: list[Step], policy: str) -> list[list[Step]
 
 
 def merge_to_fit(groups: list[list[Step]], limit: int) -> list[list[Step]]:
-    """Long chains have one gate per level: merge neighbouring levels (never across passes)."""
+    """Long chains have one gate per level: merge runs of neighbouring levels into one frame
+    (never across passes, never into the inputs frame) until about `limit` frames remain."""
     if len(groups) <= limit:
         return groups
-    size = -(-len(groups) // limit) + 1
+    per_frame = -(-len(groups) // limit)
     merged: list[list[Step]] = []
+    run = 0
     for group in groups:
         last = merged[-1] if merged else None
-        if last and last[0].phase == group[0].phase and last[0].kind != "inputs" \
-                and len({s.gate for s in last}) < size:
+        if last and last[0].phase == group[0].phase and last[0].kind != "inputs" and run < per_frame:
             last.extend(group)
+            run += 1
         else:
             merged.append(list(group))
+            run = 1
     return merged
 
 
