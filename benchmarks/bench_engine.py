@@ -52,9 +52,10 @@ def run_nngraph(source: str, values: dict) -> dict[str, float]:
     t0 = time.perf_counter()
     graph = api.build(source, values)
     t1 = time.perf_counter()
-    engine.forward(graph)
+    steps = []
+    values = engine.forward(graph, steps=steps)
     t2 = time.perf_counter()
-    engine.backward(graph)
+    engine.write(graph, values, engine.backward(graph, values, steps=steps))
     t3 = time.perf_counter()
     run_nngraph.nodes = len(graph.order)
     return {"parse/trace": t1 - t0, "forward": t2 - t1, "backward": t3 - t2}

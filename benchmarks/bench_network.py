@@ -22,8 +22,8 @@ import tomllib
 
 import numpy as np
 
-from graphviz_nn.train import run_network
-from graphviz_nn.trace.netspec import parse_spec
+from graphviz_nn.network.run import run_network
+from graphviz_nn.network.spec import parse_spec
 
 ROWS, FEATURES, UNITS, STEPS = 256, 16, 64, 100
 REPEATS = 5
@@ -85,8 +85,7 @@ def timed(fn) -> float:
 def drawn_pass(spec):
     spec.train = None                      # one forward + backward pass, no update
     run = run_network(spec)
-    for step in run.passes[0].steps:
-        step.caption                       # captions are lazy: write them, as a renderer would
+    list(run.passes[0].captions)           # captions are lazy: write them, as a renderer would
     return run
 
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import graphviz_nn
-from graphviz_nn.render import graphviz
+from graphviz_nn.render import layout as graphviz
 from graphviz_nn.render.export import Pictures, RenderOptions
 
 FLAGSHIP = ["x**2+x*y+(x+y)**2", "--at", "x=1,y=2"]
@@ -80,7 +80,7 @@ def frames_against_layout(size: int, repeat: int) -> None:
     result = graphviz_nn.trace(layered_network(size))
     nodes = len(result.graph.order)
     start = time.perf_counter()
-    pictures = Pictures(result.graph, result.steps, RenderOptions(frames="per-gate"))
+    pictures = Pictures(result.scene(), RenderOptions(frames="per-gate"))
     setup = time.perf_counter() - start
     layout_time = median_time(lambda: graphviz.layout(pictures.drawing.source), max(1, repeat // 2))
     sample = pictures.frames[:: max(1, len(pictures.frames) // 40)]

@@ -2,6 +2,6 @@
 __version__ = "0.1.0"
 
 from .api import Trace, trace
-from .trace.value import Var, fn, var
+from .trace.var import Var, fn, var
 
 __all__ = ["Trace", "trace", "var", "fn", "Var", "__version__"]

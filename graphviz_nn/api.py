@@ -5,10 +5,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engine, explain, report
-from .graph import DEFAULT_MAX_NODES, Graph, GraphBuilder, paused_cycle_collector
+from . import engine
+from .explain import diagnostics, paths, report
+from .explain.captions import Captions
+from .graph import Graph, paused_cycle_collector
+from .trace.builder import DEFAULT_MAX_NODES, GraphBuilder
 from .trace.expr import MAX_LENGTH, trace_expression
-from .trace.value import Var, trace_value
+from .trace.var import Var, trace_value
 
 
 @dataclass
@@ -16,6 +19,10 @@ class Trace:
     """A traced and run graph: its value, every gradient, the steps, and how to show them."""
     graph: Graph
     steps: list = field(default_factory=list)
+
+    @property
+    def captions(self) -> Captions:
+        return Captions(self.graph, self.steps)
 
     @property
     def value(self) -> np.ndarray:
@@ -26,10 +33,10 @@ class Trace:
         return {self.graph.label(n): self.graph[n]["grad"] for n in self.graph.variables()}
 
     def explain(self, variable: str) -> str:
-        return "\n".join(explain.explain_paths(self.graph, variable))
+        return "\n".join(paths.explain_paths(self.graph, variable))
 
     def diagnostics(self) -> list:
-        return explain.diagnostics(self.graph)
+        return diagnostics.diagnostics(self.graph)
 
     def to_dict(self) -> dict:
         return report.document(self.graph.source, self.graph.kind, [report.graph_pass(self.graph)])
@@ -42,7 +49,10 @@ class Trace:
 
     def pictures(self, **options):
         from .render.export import Pictures, RenderOptions
-        return Pictures(self.graph, self.steps, RenderOptions(**options))
+        return Pictures(self.scene(), RenderOptions(**options))
+
+    def scene(self):
+        return report.scene(self.graph, self.steps, self.captions)
 
     def svg(self, **options) -> str:
         """The finished picture (every value and gradient) as SVG text."""
@@ -63,7 +73,7 @@ class Trace:
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
         from .render.export import RenderOptions, render
-        return render(self.graph, self.steps, folder, RenderOptions(**options))
+        return render(self.scene(), folder, RenderOptions(**options))
 
 
 def build(source, values: dict, *, expand=False, keep_constants=False,

@@ -28,12 +28,13 @@ import pytest
 
 import graphviz_nn
 from graphviz_nn import numfmt
+from graphviz_nn.explain import diagnostics
 from graphviz_nn.cli import main
 from graphviz_nn.render import export
 from graphviz_nn.render.dot import THEMES, escape, to_dot
-from graphviz_nn.render.export import MARKER, folder_name
+from graphviz_nn.render.files import MARKER, folder_name
 from graphviz_nn.render.player import player_html
-from graphviz_nn.trace import values
+from graphviz_nn.cli import values
 from graphviz_nn.trace.expr import MAX_LENGTH, parse_expression
 from graphviz_nn.errors import UserError, caret_lines, terminal_safe
 
@@ -347,7 +348,7 @@ SMALL_NET = """
 
 
 def test_spec_steps_past_the_limit_are_refused_with_a_way_to_raise_it(capsys, tmp_path):
-    from graphviz_nn.trace.netspec import MAX_STEPS
+    from graphviz_nn.network.spec import MAX_STEPS
     path = write_spec(tmp_path, SMALL_NET.format(steps=10**9))
     status, _, err = timed(capsys, path, "--no-render")
     assert status == 2 and "1,000,000,000" in err and f"{MAX_STEPS:,}" in err and "max" in err
@@ -358,7 +359,7 @@ def test_spec_steps_past_the_limit_are_refused_with_a_way_to_raise_it(capsys, tm
 
 
 def test_spec_matrices_and_files_past_their_limits_are_refused(capsys, tmp_path, monkeypatch):
-    from graphviz_nn.trace import netspec
+    from graphviz_nn.network import spec as netspec
     wide = SMALL_NET.format(steps=1).replace('W = [[0.5], [1]]', 'shape = [2, 2000000]\ninit = "zeros"')
     status, _, err = timed(capsys, write_spec(tmp_path, wide), "--no-render")
     assert status == 2 and "limit" in err
@@ -415,9 +416,9 @@ def test_a_nan_that_spreads_is_summarised_in_the_terminal():
     from graphviz_nn import explain
     result = graphviz_nn.trace("log(x)" + "+x" * 60, x=0.0)
     found = result.diagnostics()
-    assert len(found) > explain.WARNING_LINES
-    lines = explain.warning_lines(found)
-    assert len(lines) == explain.WARNING_LINES + 1
+    assert len(found) > diagnostics.WARNING_LINES
+    lines = diagnostics.warning_lines(found)
+    assert len(lines) == diagnostics.WARNING_LINES + 1
     assert lines[1] == "warning: a = log(x): value is -inf"      # where it starts comes first
     assert re.fullmatch(r"warning: … and [\d,]+ more on [\d,]+ nodes .*", lines[-1])
 
@@ -954,7 +955,7 @@ def mutate(doc: dict, data) -> dict:
 
 def test_fuzz_network_specs(capsys, tmp_path):
     try:
-        from graphviz_nn.train import run_spec
+        from graphviz_nn.network.run import run_spec
     except ImportError:
         pytest.skip("graphviz_nn.train.run_spec does not exist yet")
     import tomllib

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from graphviz_nn import engine
-from graphviz_nn.gradcheck import numeric_gradient
-from graphviz_nn.train import run_network
-from graphviz_nn.trace.netspec import ACTIVATIONS, LOSS_TYPES, parse_spec
-from graphviz_nn.trace.network import (build_graph, evaluate_program, layer_program, neuron_gradients,
+from graphviz_nn.explain.gradcheck import numeric_gradient
+from graphviz_nn.network.run import run_network
+from graphviz_nn.network.spec import ACTIVATIONS, LOSS_TYPES, parse_spec
+from graphviz_nn.network.build import (build_graph, layer_program, neuron_gradients,
                                        neuron_program, neuron_values, annotate_weights)
 
 LAST_LAYER = {"logloss": "sigmoid", "softmax_ce": "softmax"}
@@ -102,12 +102,16 @@ def test_neuron_view_is_a_scalar_graph_for_one_observation():
 
 
 def test_fast_path_gives_the_numbers_of_the_graph():
-    spec = parse_spec(random_doc(11, "leaky_relu", "mse"), "random.toml")
-    graph = layer_graph(spec)
-    fast = evaluate_program(layer_program(spec, spec.X, spec.y, spec.params))
-    for n in graph.order:
-        np.testing.assert_array_equal(fast.values[n], graph[n]["value"])
-        np.testing.assert_array_equal(fast.grads[n], graph[n]["grad"])
+    doc = random_doc(11, "leaky_relu", "mse") | {"train": {"lr": 0.1, "steps": 3, "optimizer": "adam"}}
+    spec = parse_spec(doc, "random.toml")
+    drawn = run_network(spec, drawn_passes=3).passes
+    fast = run_network(spec, drawn_passes=0).passes
+    assert [p.drawn for p in fast] == [False, False, True]
+    for d, f in zip(drawn[:2], fast[:2]):
+        np.testing.assert_array_equal(f.output, d.output)
+        assert f.loss == d.loss
+        for name, grad in d.gradients.items():
+            np.testing.assert_array_equal(f.gradients[name], grad)
 
 
 # ---- PyTorch, an independent oracle ----------------------------------------------------------------

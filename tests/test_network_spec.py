@@ -2,7 +2,7 @@
 import pytest
 
 from graphviz_nn.errors import UserError
-from graphviz_nn.trace.netspec import MAX_ENTRIES, load_spec, parse_spec
+from graphviz_nn.network.spec import MAX_ENTRIES, load_spec, parse_spec
 
 
 def spec_doc(**changes):

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphviz_nn import report
+from graphviz_nn.explain import report
 from graphviz_nn.errors import UserError
-from graphviz_nn.train import run_network, run_spec
-from graphviz_nn.trace.netspec import parse_spec
+from graphviz_nn.network.run import run_network, run_spec
+from graphviz_nn.network.spec import parse_spec
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "nets"
 
@@ -58,7 +58,8 @@ def test_update_steps_show_the_rule_and_old_and_new_values():
     p = run.passes[0]
     updates = [s for s in p.steps if s.phase == "update"]
     assert [s.nodes for s in updates] == [("W1",), ("W2",)]
-    assert all("← W" in s.caption and "η = 1" in s.caption and "→" in s.caption for s in updates)
+    texts = [p.captions[i] for i, s in enumerate(p.steps) if s.phase == "update"]
+    assert all("← W" in c and "η = 1" in c and "→" in c for c in texts)
     for name in ("W1", "W2"):
         np.testing.assert_array_equal(p.graph[name]["value_after"], p.params_after[name])
         np.testing.assert_allclose(p.params_after[name], run.spec.params[name] - p.gradients[name])
@@ -74,11 +75,11 @@ def test_neuron_view_updates_mark_every_weight_edge():
 
 
 def test_layer_captions_follow_the_backprop_recipe():
-    captions = [s.caption for s in zero_init_net().passes[1].steps]
+    captions = list(zero_init_net().passes[1].captions)
     assert any("d = d·W3ᵀ * O2*(1−O2)" in c for c in captions)
     assert any("∂L/∂W2 = O1ᵀ·d" in c for c in captions)
     step = run_spec(str(EXAMPLES / "06_perceptron_xor.toml"))
-    assert any("step passes no gradient" in s.caption for s in step.passes[0].steps)
+    assert any("step passes no gradient" in c for c in step.passes[0].captions)
 
 
 def test_softmax_with_cross_entropy_sends_back_prediction_minus_target_over_n():
@@ -86,7 +87,7 @@ def test_softmax_with_cross_entropy_sends_back_prediction_minus_target_over_n():
     p = run.passes[0]
     n = len(run.spec.X)
     np.testing.assert_allclose(p.gradients["X"], (p.output - run.spec.y) / n, rtol=1e-12)
-    assert any("(ŷ − y)/n" in s.caption for s in p.steps)
+    assert any("(ŷ − y)/n" in c for c in p.captions)
 
 
 def test_perceptrons_compute_their_truth_tables_and_pass_no_gradient():
@@ -134,7 +135,7 @@ def test_long_runs_keep_graphs_for_the_first_passes_and_the_last():
 
 
 def test_long_runs_of_large_networks_keep_only_the_loss_of_undrawn_passes(monkeypatch):
-    from graphviz_nn import train
+    from graphviz_nn.network import run as train
     spec = parse_spec({"data": {"X": [[1], [2]], "y": [2, 3]}, "layer": [{"type": "linear", "W": [[0]]}],
                        "loss": {"type": "mse"}, "train": {"lr": 0.1, "steps": 30}}, "net.toml")
     full = run_network(spec, drawn_passes=2)
@@ -178,7 +179,7 @@ def test_every_example_runs_in_both_views(path, view):
 
 def test_plots_write_png_and_svg(tmp_path):
     pytest.importorskip("matplotlib")
-    from graphviz_nn.plots import write_plots
+    from graphviz_nn.network.plots import write_plots
     files = write_plots(run_spec(str(EXAMPLES / "11_relu_sigmoid_logloss.toml")), tmp_path)
     names = {f.name for f in files}
     assert names == {f"{n}.{ext}" for n in ("loss", "gradient_norms", "activations") for ext in ("png", "svg")}
@@ -186,7 +187,7 @@ def test_plots_write_png_and_svg(tmp_path):
 
 
 def test_training_does_not_import_matplotlib():
-    code = ("import sys; from graphviz_nn.train import run_spec; "
+    code = ("import sys; from graphviz_nn.network.run import run_spec; "
             f"run_spec({str(EXAMPLES / '11_relu_regression.toml')!r}); print('matplotlib' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -12,7 +12,7 @@ from PIL import Image
 
 import graphviz_nn
 from graphviz_nn.cli import main
-from graphviz_nn.render import graphviz
+from graphviz_nn.render import layout as graphviz
 from graphviz_nn.render.dot import THEMES, to_dot
 from graphviz_nn.render.export import RenderOptions, render
 
@@ -47,7 +47,7 @@ def test_one_layout_per_animation(monkeypatch, tmp_path):
     real = graphviz.layout
     monkeypatch.setattr(graphviz, "layout", lambda *a, **k: calls.append(1) or real(*a, **k))
     result = traced(FLAGSHIP)
-    rendered = render(result.graph, result.steps, tmp_path / "out", RenderOptions(formats=("svg", "png")))
+    rendered = render(result.scene(), tmp_path / "out", RenderOptions(formats=("svg", "png")))
     assert rendered.frame_count == 16
     assert len(calls) == 1
 
@@ -95,7 +95,7 @@ def gif_colour_tables(data: bytes) -> tuple[bool, int]:
 
 def test_gif_is_small_and_shares_one_palette(tmp_path):
     result = traced(FLAGSHIP)
-    render(result.graph, result.steps, tmp_path / "out", RenderOptions())
+    render(result.scene(), tmp_path / "out", RenderOptions())
     path = tmp_path / "out" / "backprop.gif"
     gif = Image.open(path)
     assert gif.n_frames == 16
@@ -107,15 +107,15 @@ def test_gif_is_small_and_shares_one_palette(tmp_path):
 def test_output_folder_is_replaced_whole_and_foreign_folders_refused(tmp_path):
     result = traced(FLAGSHIP)
     target = tmp_path / "out"
-    render(result.graph, result.steps, target, RenderOptions())
+    render(result.scene(), target, RenderOptions())
     (target / "stale.txt").write_text("from an earlier run")
-    render(result.graph, result.steps, target, RenderOptions(gif=False))
+    render(result.scene(), target, RenderOptions(gif=False))
     assert not (target / "stale.txt").exists() and not (target / "backprop.gif").exists()
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
     with pytest.raises(graphviz_nn.errors.UserError):
-        render(result.graph, result.steps, foreign, RenderOptions())
+        render(result.scene(), foreign, RenderOptions())
     assert (foreign / "thesis.tex").read_text() == "precious"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -187,7 +187,7 @@ def test_golden_dot(name, case, options):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_player_steps_with_keys_and_buttons_in_a_real_browser(tmp_path):
     result = traced(FLAGSHIP)
-    render(result.graph, result.steps, tmp_path / "out", RenderOptions(gif=False))
+    render(result.scene(), tmp_path / "out", RenderOptions(gif=False))
     page = (tmp_path / "out" / "index.html").read_text()
     drive = """<script>
     const seen = [document.body.dataset.frame];
@@ -215,7 +215,7 @@ def test_player_steps_with_keys_and_buttons_in_a_real_browser(tmp_path):
 
 def test_slide_formats_pdf_beamer_and_transparent_png(tmp_path):
     result = traced(FLAGSHIP)
-    render(result.graph, result.steps, tmp_path / "out",
+    render(result.scene(), tmp_path / "out",
            RenderOptions(formats=("svg", "png", "pdf"), transparent=True, gif=False))
     out = tmp_path / "out"
     assert (out / "graph.pdf").read_bytes().startswith(b"%PDF")

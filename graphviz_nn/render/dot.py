@@ -7,8 +7,6 @@ then the laid-out picture with those placeholder colours replaced (see frames.py
 """
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -17,6 +15,7 @@ import numpy as np
 from ..graph import CONST, OP, Graph
 from ..numfmt import SMALL_ARRAY, fmt_number, shape_text, summary
 from ..ops import OPS
+from .escape import escape
 
 FONT = "DejaVu Sans"                     # measured by Graphviz; the SVG adds fallbacks
 FONT_STACK = "DejaVu Sans,Verdana,Arial,Helvetica,sans-serif"
@@ -75,17 +74,6 @@ class Placeholders:
             colour = f"#{0x0a0000 + next(self.counter):06x}"
             if colour not in self.reserved:
                 return colour
-
-
-NOT_XML = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")   # or not one line
-
-
-def escape(text) -> str:
-    """Every text from input goes through here before it reaches DOT, HTML-like labels, SVG or
-    HTML: markup escaped; tabs and line breaks become spaces, characters XML forbids (controls,
-    lone surrogates) become �, so Graphviz's XML parser and an SVG reader accept every title."""
-    text = NOT_XML.sub(lambda m: " " if m.group() in "\t\n\r" else "\ufffd", str(text))
-    return html.escape(text, quote=True)
 
 
 def number_cells(value, colour: str) -> str:

@@ -1,31 +1,25 @@
 """Writing the pictures: graph.svg, frames, the GIF, PNG/PDF, a beamer snippet and the HTML player.
 
-Everything is written into a temporary folder beside the target and moved into place only
-when complete, so a failed run never leaves a half-written output folder.
+Everything is written into a staging folder (render/files.py) and moved into place only when
+complete, so a failed run never leaves a half-written output folder.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import shutil
 import sys
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
-from ..explain import diagnostics
-from ..report import gradient_lines
 from ..graph import Graph
-from . import graphviz
+from . import layout
+from .files import staged_folder
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
 from .frames import (Frame, colour_map, final_frame, frame_states, group_steps, recolour,
                      svg_frame, svg_template)
 from .player import player_html
 
 SPANS_PER_DRAWN_NODE = 3    # rank spans per node of --max-draw: 2,500 → 7,500, a few seconds of dot
-MARKER = ".nngraph"          # marks a folder as ours, so a later run may replace it whole
 FIRST_MS, STEP_MS, LAST_MS = 1500, 1100, 3500
 
 
@@ -52,81 +46,37 @@ class Rendered:
     frame_count: int = 0
 
 
-def folder_name(source: str) -> str:
-    """A name derived from the input, safe on every file system, unique per input."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", source).strip("_")[:48] or "graph"
-    digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:6]
-    return f"{slug}-{digest}"
+@dataclass
+class Scene:
+    """What the renderer draws: a run graph, its steps and their captions (one per step), the
+    nodes to mark as troubled, and the caption of the finished picture. The renderer computes
+    none of these: it imports neither the evaluator nor the tracers nor the explainer."""
+    graph: Graph
+    steps: Sequence = ()
+    captions: Sequence[str] = ()
+    warned: set = field(default_factory=set)
+    summary: str = ""
 
 
-def render(graph: Graph, steps: list, target: Path, options: RenderOptions) -> Rendered:
-    return render_many([("", graph, steps)], target, options)
+def render(scene: Scene, target: Path, options: RenderOptions) -> Rendered:
+    return render_many([("", scene)], target, options)
 
 
-def render_many(jobs: list[tuple], target: Path, options: RenderOptions, extra=None) -> Rendered:
-    """Draw each (subfolder, graph, steps) job into one staging folder, then move it into place
-    whole; `extra(folder)` may add files (plots) and returns their paths."""
+def render_many(jobs: list[tuple[str, Scene]], target: Path, options: RenderOptions, extra=None) -> Rendered:
+    """Draw each (subfolder, scene) job into one staging folder, then move it into place whole;
+    `extra(folder)` may add files (plots) and returns their paths."""
     target = Path(target)
-    try:
-        check_target(target, options.force)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        staging.chmod(0o755)
-    except OSError as exc:
-        raise cannot_write(target, exc) from exc
-    try:
+    with staged_folder(target, options.force) as staging:
         rendered = Rendered(staging)
-        for sub, graph, steps in jobs:
+        for sub, scene in jobs:
             (staging / sub).mkdir(exist_ok=True)
-            one = write_all(graph, steps, staging / sub, options)
+            one = write_all(scene, staging / sub, options)
             rendered.files += one.files
             rendered.frame_count += one.frame_count
         rendered.files += extra(staging) if extra else []
-        (staging / MARKER).write_text("written by nngraph; the next run replaces this folder\n")
-        replace_folder(staging, target)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise cannot_write(target, exc) from exc
-        raise
     rendered.folder = target
     rendered.files = [target / f.relative_to(staging) for f in rendered.files]
     return rendered
-
-
-def cannot_write(target: Path, exc: OSError) -> UserError:
-    """A full disk, a read-only folder, a name too long: the user's to fix, not a bug of ours."""
-    return UserError(f"cannot write {target}: {exc.strerror or exc}",
-                     hint="choose a folder you can write to with -o; check the free space")
-
-
-def check_target(target: Path, force: bool) -> None:
-    place = Path(os.path.realpath(target))    # realpath: a symlink loop is no exception here
-    home = Path(os.path.realpath(os.path.expanduser("~")))
-    if place == place.parent or place == home or place in (Path.cwd() / "_").parents:
-        # an output folder is replaced whole: never one of these, not even with --force
-        raise UserError(f"{target}: refusing to replace the current folder, a folder containing it, "
-                        f"your home folder or a root", hint="name a folder of its own with -o, as -o outputs/mine")
-    if target.exists() and not target.is_dir():
-        raise UserError(f"{target} exists and is not a folder", hint="choose another name with -o")
-    if target.exists() and not force and not (target / MARKER).exists() and any(target.iterdir()):
-        raise UserError(f"{target} exists and was not written by nngraph",
-                        hint="choose another folder with -o, or pass --force to replace it")
-
-
-def replace_folder(staging: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-        try:
-            staging.rename(target)
-        except BaseException:
-            old.rename(target)          # the earlier complete folder comes back
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(target)
 
 
 def check_drawable(graph: Graph, max_draw: int) -> None:
@@ -147,19 +97,20 @@ def check_drawable(graph: Graph, max_draw: int) -> None:
 class Pictures:
     """Everything drawn from one layout: the final picture and the frames, as SVG text."""
 
-    def __init__(self, graph: Graph, steps: list, options: RenderOptions):
+    def __init__(self, scene: Scene, options: RenderOptions):
+        graph, steps = scene.graph, scene.steps
         self.graph, self.options = graph, options
         check_drawable(graph, options.max_draw)
         self.theme = THEMES[options.theme]
-        self.warned = {d.node for d in diagnostics(graph)}
+        self.warned = scene.warned
         self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
                               options.slide, options.transparent)
         rasters = (options.gif and options.frames != "none") or "png" in options.formats
-        self.layout = graphviz.layout(self.drawing.source, coordinates=rasters,     # the one layout
+        self.layout = layout.layout(self.drawing.source, coordinates=rasters,     # the one layout
                                       positioned="pdf" in options.formats)
         self.frames = [] if options.frames == "none" else \
-            frame_states(graph, self.drawing, group_steps(graph, steps, options.frames))
-        self.final = final_frame(self.drawing, " · ".join(gradient_lines(graph)))
+            frame_states(graph, self.drawing, steps, scene.captions, group_steps(graph, steps, options.frames))
+        self.final = final_frame(self.drawing, scene.summary)
         self.template = svg_template(self.layout.svg, [f.caption for f in self.frames + [self.final]])
 
     def svg(self, frame: Frame) -> str:
@@ -179,8 +130,8 @@ class Pictures:
                           self.template, self.options.dpi)
 
 
-def write_all(graph: Graph, steps: list, folder: Path, options: RenderOptions) -> Rendered:
-    pictures = Pictures(graph, steps, options)
+def write_all(scene: Scene, folder: Path, options: RenderOptions) -> Rendered:
+    pictures = Pictures(scene, options)
     rendered = Rendered(folder, frame_count=len(pictures.frames))
     rendered.files.append(write_text(folder / "graph.svg", pictures.final_svg()))
     frame_svgs = pictures.frame_svgs()
@@ -194,7 +145,7 @@ def write_all(graph: Graph, steps: list, folder: Path, options: RenderOptions) -
         write_pdfs(pictures, folder, rendered)
     if options.html and frame_svgs:
         rendered.files.append(write_text(folder / "index.html",
-                                         player_html(graph.source, frame_svgs, options.theme)))
+                                         player_html(scene.graph.source, frame_svgs, options.theme)))
     return rendered
 
 
@@ -232,7 +183,7 @@ def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
     sources = [recolour(pictures.layout.positioned_dot,
                         colour_map(pictures.drawing, f, pictures.theme, pictures.warned, "transparent"))
                for f in [pictures.final] + pictures.frames]
-    pdfs = graphviz.render_positioned(sources, "pdf")
+    pdfs = layout.render_positioned(sources, "pdf")
     rendered.files.append(write_bytes(folder / "graph.pdf", pdfs[0]))
     for i, pdf in enumerate(pdfs[1:]):
         rendered.files.append(write_bytes(folder / "frames" / f"{i:03d}.pdf", pdf))

@@ -9,9 +9,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from ..engine import BACKWARD, FORWARD, Step
+from ..steps import BACKWARD, FORWARD, Step
 from ..graph import OP, Graph
-from .dot import FONT, FONT_STACK, Drawing, Theme, escape
+from .dot import FONT, FONT_STACK, Drawing, Theme
+from .escape import escape
 
 HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
 CAPTION_SIZE = 12.0               # points
@@ -27,35 +28,36 @@ class Frame:
     caption: str
 
 
-def group_steps(graph: Graph, steps: list[Step], policy: str) -> list[list[Step]]:
-    """per-gate: one frame per step; per-level: one per topological generation and phase."""
+def group_steps(graph: Graph, steps: list[Step], policy: str) -> list[list[int]]:
+    """The steps (by index) each frame shows. per-gate: one frame per step; per-level: one per
+    topological generation and phase."""
     if policy == "auto":
         policy = "per-gate" if len(steps) <= PER_GATE_LIMIT else "per-level"
     if policy == "per-gate":
-        return [[s] for s in steps]
-    groups: list[list[Step]] = []
+        return [[i] for i in range(len(steps))]
+    groups: list[list[int]] = []
     last_key = None
-    for step in steps:
+    for i, step in enumerate(steps):
         key = (step.phase, step.kind == "inputs", level_of(graph, step))
         if key != last_key:
             groups.append([])
             last_key = key
-        groups[-1].append(step)
-    return merge_to_fit(groups, MAX_FRAMES)
+        groups[-1].append(i)
+    return merge_to_fit(steps, groups, MAX_FRAMES)
 
 
-def merge_to_fit(groups: list[list[Step]], limit: int) -> list[list[Step]]:
+def merge_to_fit(steps: list[Step], groups: list[list[int]], limit: int) -> list[list[int]]:
     """Long chains have one gate per level: merge runs of neighbouring levels into one frame
     (never across passes, never into the inputs frame) until about `limit` frames remain."""
     if len(groups) <= limit:
         return groups
     per_frame = -(-len(groups) // limit)
-    merged: list[list[Step]] = []
+    merged: list[list[int]] = []
     run = 0
     for group in groups:
-        last = merged[-1] if merged else None
-        if last and last[0].phase == group[0].phase and last[0].kind != "inputs" and run < per_frame:
-            last.extend(group)
+        last = steps[merged[-1][0]] if merged else None
+        if last and last.phase == steps[group[0]].phase and last.kind != "inputs" and run < per_frame:
+            merged[-1].extend(group)
             run += 1
         else:
             merged.append(list(group))
@@ -67,19 +69,20 @@ def level_of(graph: Graph, step: Step) -> int:
     return graph[step.gate]["generation"] if step.gate else -1
 
 
-def frame_states(graph: Graph, drawing: Drawing, groups: list[list[Step]]) -> list[Frame]:
+def frame_states(graph: Graph, drawing: Drawing, steps: list[Step], captions,
+                 groups: list[list[int]]) -> list[Frame]:
     """Walk the steps once, keeping the known set; each group of steps makes one frame."""
     states = initial_states(graph, drawing)
     waiting = {n: len(graph.users[n]) for n in graph.order}   # out-edges whose gradient is unknown
     frames = []
     for group in groups:
         active: list[str] = []
-        for step in group:
-            active += apply_step(graph, drawing, states, waiting, step)
+        for i in group:
+            active += apply_step(graph, drawing, states, waiting, steps[i])
         frame = dict(states)
         for name in active:
             frame[name] = ACTIVE
-        frames.append(Frame(frame, combine_captions(group)))
+        frames.append(Frame(frame, combine_captions(steps[group[0]].phase, [captions[i] for i in group])))
     return frames
 
 
@@ -126,11 +129,11 @@ def settle(graph: Graph, states: dict, waiting: dict, n: str) -> list[str]:
     return []
 
 
-def combine_captions(group: list[Step]) -> str:
-    if len(group) == 1:
-        return group[0].caption
-    head = f"{group[0].phase} · {len(group)} steps at once: "
-    parts = [s.caption.split(" · ", 1)[-1] for s in group]
+def combine_captions(phase: str, captions: list[str]) -> str:
+    if len(captions) == 1:
+        return captions[0]
+    head = f"{phase} · {len(captions)} steps at once: "
+    parts = [c.split(" · ", 1)[-1] for c in captions]
     text = "; ".join(parts)
     return head + (text if len(text) < 300 else text[:297] + "…")
 

@@ -1,7 +1,8 @@
 """The HTML player: one self-contained page (no network, no external files) stepping through frames."""
 from __future__ import annotations
 
-from .dot import THEMES, escape
+from .dot import THEMES
+from .escape import escape
 
 SCRIPT = """
 const frames = Array.from(document.querySelectorAll('.frame'));

@@ -9,7 +9,8 @@ from itertools import accumulate
 
 
 from ..errors import UserError
-from ..graph import Graph, GraphBuilder, Literal, excerpt
+from ..graph import Graph
+from .builder import GraphBuilder, Literal, excerpt
 from ..ops import FUNCTIONS, OPS
 
 MAX_LENGTH = 100_000          # characters; the deepest possible nesting follows from it

@@ -5,16 +5,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import report
-from .graph import Graph
-from .numfmt import fmt_value, shape_text, to_json
-from .ops import OPS
+from ..explain import report
+from ..graph import Graph
+from ..numfmt import fmt_value, shape_text, to_json
+from ..ops import OPS
 from .optim import Optimizer
-from .trace.netspec import NetworkSpec
-from .trace.network import layer_call
+from .spec import NetworkSpec
+from .build import layer_call
 
 if TYPE_CHECKING:
-    from .train import NetworkRun, Pass
+    from .run import NetworkRun, Pass
 
 SUMMARY_LINES = 12         # losses listed for a long run's passes that are not drawn
 

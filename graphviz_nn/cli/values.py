@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..ops import FUNCTIONS
-from .expr import quiet_parser
+from ..trace.expr import quiet_parser
 
 MAX_ENTRIES = 100_000        # numbers in one value: ~1 s and ~100 MB to parse; a command line
                              # (128 KiB per argument on Linux) carries fewer anyway

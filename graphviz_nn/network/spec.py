@@ -11,28 +11,26 @@ import numpy as np
 
 from ..errors import UserError
 from ..numfmt import shape_text
+from .ops import ACTIVATIONS, LOSSES, REDUCED_LOSSES
+from .optim import RULES
 
 MAX_STEPS = 10_000
 MAX_ENTRIES = 1_000_000          # numbers in one matrix (data, weights, a layer's values)
 MAX_FILE_BYTES = 20_000_000
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "step", "identity")
-LAYER_TYPES = ("linear",) + ACTIVATIONS
-LOSS_TYPES = ("half_sse", "sse", "mse", "half_mse", "logloss", "softmax_ce")
-REDUCED_LOSSES = ("logloss", "softmax_ce")
+LAYER_TYPES = ("linear", *ACTIVATIONS)
+LOSS_TYPES = tuple(LOSSES)
 INITS = ("zeros", "constant", "uniform", "normal", "xavier", "he")
 INIT_KEYS = {"constant": {"value": None}, "uniform": {"low": -1.0, "high": 1.0},
              "normal": {"mean": 0.0, "std": 1.0}}
-OPTIMIZERS = {"sgd": {}, "momentum": {"beta": 0.9}, "nesterov": {"beta": 0.9},
-              "rmsprop": {"beta": 0.9, "eps": 1e-8},
-              "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}}
+OPTIMIZERS = {name: rule.defaults for name, rule in RULES.items()}
 
 TOP_KEYS = ("title", "seed", "data", "layer", "loss", "train")
 DATA_KEYS = ("X", "y")
 LINEAR_KEYS = ("type", "W", "b", "bias", "shape", "units", "init", "seed",
                "value", "low", "high", "mean", "std")
 LOSS_KEYS = ("type", "reduction")
-TRAIN_KEYS = ("lr", "steps", "order", "optimizer", "beta", "beta1", "beta2", "eps")
+TRAIN_KEYS = ("lr", "steps", "order", "optimizer", *dict.fromkeys(k for o in OPTIMIZERS.values() for k in o))
 
 
 # ---- the validated spec ------------------------------------------------------------
@@ -52,7 +50,7 @@ class Layer:
 
     @property
     def op(self) -> str:
-        return self.type
+        return ACTIVATIONS[self.type].op
 
     @property
     def p(self):
@@ -286,8 +284,9 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str):
 
 
 def parse_activation(table, kind, position, index, width, place) -> Layer:
-    check_keys(table, ("type", "slope") if kind == "leaky_relu" else ("type",), place)
-    slope = number(table.get("slope", 0.01), place, "slope")
+    options = dict(ACTIVATIONS[kind].options)
+    check_keys(table, ("type", *options), place)
+    slope = number(table.get("slope", options.get("slope", 0.01)), place, "slope")
     return Layer(kind, position, index, width, slope=slope)
 
 

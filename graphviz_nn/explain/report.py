@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from .graph import OP, Graph
-from .numfmt import fmt_value, to_json
-from .ops import OPS
+from ..graph import OP, Graph
+from ..numfmt import fmt_value, to_json
+from ..ops import OPS
 
 
 def graph_pass(graph: Graph, **extra) -> dict:
@@ -67,3 +67,12 @@ def gradient_lines(graph: Graph) -> list[str]:
     out = graph.label(graph.output)
     return [f"{out} = {fmt_value(graph[graph.output]['value'])}"] + [
         f"∂{out}/∂{graph.label(n)} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]
+
+
+def scene(graph: Graph, steps, captions):
+    """What the renderer needs of a run: the graph, its steps and captions, the nodes the
+    diagnostics mark, and the gradients as the finished picture's caption."""
+    from ..render.export import Scene      # the renderer only when something is drawn
+    from .diagnostics import diagnostics
+    return Scene(graph, steps, captions, {d.node for d in diagnostics(graph)},
+                 " · ".join(gradient_lines(graph)))

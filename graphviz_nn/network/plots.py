@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ops import OPS
+from ..ops import OPS
 
 FORMATS = ("png", "svg")
 ACTIVATION_RANGE = (-5.0, 5.0)

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import click
 
-from . import __version__, engine, explain, report
-from .errors import UserError
-from .graph import DEFAULT_MAX_NODES
-from .gradcheck import DEFAULT_TOLERANCE, check_gradients
-from .numfmt import fmt_value, number_style
-from .render.dot import DEFAULT_MAX_DRAWN
-from .render.export import RenderOptions, folder_name, render, render_many
-from .trace.expr import MAX_LENGTH
-from .trace.values import parse_assignments, parse_number_or_matrix
+from .. import __version__, engine
+from ..explain import diagnostics, paths, report
+from ..explain.captions import Captions
+from ..errors import UserError
+from ..trace.builder import DEFAULT_MAX_NODES
+from ..explain.gradcheck import DEFAULT_TOLERANCE, check_gradients
+from ..numfmt import fmt_value, number_style
+from ..render.dot import DEFAULT_MAX_DRAWN
+from ..render.export import RenderOptions, render, render_many
+from ..render.files import folder_name
+from ..trace.expr import MAX_LENGTH
+from .values import parse_assignments, parse_number_or_matrix
 
 OK, NUMERIC_TROUBLE = 0, 1
 
@@ -134,7 +137,7 @@ def command(source, at, json_, no_render, explain, check, tolerance, seed, expan
 def run(options: Options) -> int:
     if is_spec_file(options.source):
         return run_network_spec(options)
-    from .api import build
+    from ..api import build
     values = {}
     for text in options.at:
         values.update(parse_assignments(text))
@@ -147,11 +150,12 @@ def run(options: Options) -> int:
         return status_of(graph, [], options)
     echo_lines(report.node_table(graph) + [""] + report.gradient_lines(graph))
     for name in options.explain:
-        echo_lines([""] + explain.explain_paths(graph, name))
+        echo_lines([""] + paths.explain_paths(graph, name))
     failed = echo_check(graph, options) if options.check else []
     status = status_of(graph, failed, options)
     if options.render:
-        echo_rendered(render(graph, steps, output_folder(options), options.render_options))
+        scene = report.scene(graph, steps, Captions(graph, steps))
+        echo_rendered(render(scene, output_folder(options), options.render_options))
     return status
 
 
@@ -161,14 +165,14 @@ def is_spec_file(source: str) -> bool:
 
 def run_network_spec(options: Options) -> int:
     """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
-    from .train import MAX_STEPS, run_spec     # the network front end only when it is used
+    from ..network.run import MAX_STEPS, run_spec     # the network front end only when it is used
     run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS)
     if options.json:
         click.echo(run.to_json())
     else:
         echo_lines(run.report_lines())
     found = run.diagnostics()
-    for line in explain.warning_lines(found):
+    for line in diagnostics.warning_lines(found):
         click.echo(line, err=True)
     if options.render or options.plots:
         echo_rendered(render_network(run, options))
@@ -177,11 +181,12 @@ def run_network_spec(options: Options) -> int:
 
 def render_network(run, options: Options):
     drawn = [p for p in run.passes if p.drawn] if options.render else []
-    jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}", p.graph, p.steps) for p in drawn]
+    jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}", report.scene(p.graph, p.steps, p.captions))
+            for p in drawn]
     render_options = replace(options.render_options, title=run.title or None)
 
     def plots(folder: Path) -> list:
-        from .plots import write_plots     # matplotlib only when plots are asked for
+        from ..network.plots import write_plots     # matplotlib only when plots are asked for
         return write_plots(run, folder / "plots") if options.plots else []
     return render_many(jobs, output_folder(options), render_options, plots)
 
@@ -224,8 +229,8 @@ def echo_check(graph, options: Options) -> list:
 
 
 def status_of(graph, failed_checks: list, options: Options) -> int:
-    found = explain.diagnostics(graph)
-    for line in explain.warning_lines(found):
+    found = diagnostics.diagnostics(graph)
+    for line in diagnostics.warning_lines(found):
         click.echo(line, err=True)
     numeric = any(d.kind in ("nan", "inf") for d in found)
     return NUMERIC_TROUBLE if failed_checks or numeric else OK

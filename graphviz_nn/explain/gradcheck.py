@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import evaluate
-from .graph import Graph
+from ..engine import output_at
+from ..graph import Graph
 
 DEFAULT_TOLERANCE = 1e-5
 MAX_CHECKED = 400       # entries per variable: two evaluations each, so big matrices are sampled
@@ -39,7 +39,7 @@ def numeric_gradient(graph: Graph, variable: str, seed: np.ndarray, step: float 
             for sign in (1, -1):
                 moved = base.copy()
                 moved[index] += sign * h
-                shifted.append(np.sum(seed * evaluate(graph, {variable: moved})))
+                shifted.append(np.sum(seed * output_at(graph, {variable: moved})))
             grad[index] = (shifted[0] - shifted[1]) / (2 * h)
     return grad
 

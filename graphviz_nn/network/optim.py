@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from .numfmt import fmt_number
+from ..numfmt import fmt_number
 
 
 def sgd(w, g, state, t, lr, o):
@@ -40,15 +40,19 @@ def adam(w, g, state, t, lr, o):
 class Rule:
     update: Callable          # (w, g, state, t, lr, options) -> new w; updates state in place
     template: str             # {w}: the parameter, {g}: its gradient
+    defaults: dict = field(default_factory=dict)    # the [train] keys it takes, with defaults
 
 
+# Every optimizer a spec may name: its rule, its formula, its options.
 RULES = {
     "sgd": Rule(sgd, "{w} ← {w} − η·{g}"),
-    "momentum": Rule(momentum, "v ← β·v + {g}; {w} ← {w} − η·v"),
-    "nesterov": Rule(nesterov, "v ← β·v + {g}; {w} ← {w} − η·({g} + β·v)"),
-    "rmsprop": Rule(rmsprop, "s ← β·s + (1−β)·({g})²; {w} ← {w} − η·{g}/(√s + ε)"),
+    "momentum": Rule(momentum, "v ← β·v + {g}; {w} ← {w} − η·v", {"beta": 0.9}),
+    "nesterov": Rule(nesterov, "v ← β·v + {g}; {w} ← {w} − η·({g} + β·v)", {"beta": 0.9}),
+    "rmsprop": Rule(rmsprop, "s ← β·s + (1−β)·({g})²; {w} ← {w} − η·{g}/(√s + ε)",
+                    {"beta": 0.9, "eps": 1e-8}),
     "adam": Rule(adam, "m ← β1·m + (1−β1)·{g}; v ← β2·v + (1−β2)·({g})²; "
-                       "{w} ← {w} − η·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)"),
+                       "{w} ← {w} − η·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)",
+                 {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
 }
 SYMBOLS = {"beta": "β", "beta1": "β1", "beta2": "β2", "eps": "ε"}
 

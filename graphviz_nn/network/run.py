@@ -9,18 +9,21 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import engine, explain, network_report, report
-from .engine import UPDATE, Step
-from .errors import UserError
-from .graph import Graph
-from .network_captions import recaption, recaption_neurons, update_caption
+from .. import engine
+from ..errors import UserError
+from ..explain import report
+from ..explain.captions import Captions
+from ..explain.diagnostics import Diagnostic, diagnostics
+from ..graph import Graph
+from ..steps import UPDATE, Step
+from . import report as network_report
+from .build import (annotate_weights, build_graph, check_neuron_view, entry_index, layer_program,
+                    neuron_gradients, neuron_program, neuron_values, weight_edges)
+from .captions import WRITERS, writer
 from .optim import Optimizer, Update
-from .trace.netspec import MAX_STEPS, NetworkSpec, load_spec
-from .trace.network import (annotate_weights, build_graph, check_neuron_view, entry_index,
-                            evaluate_program, layer_program, neuron_gradients, neuron_program,
-                            neuron_values, weight_edges)
+from .spec import MAX_STEPS, NetworkSpec, load_spec
 
-VIEWS = ("layers", "neurons")
+VIEWS = tuple(WRITERS)
 DRAWN_PASSES = 50          # passes kept with their graph and steps: the first ones and the last
 ARRAY_BUDGET = 5_000_000   # numbers kept for the passes not drawn; above it they keep the loss only
 
@@ -37,6 +40,7 @@ class Pass:
     params_after: dict[str, np.ndarray] | None = None
     graph: Graph | None = None           # kept for drawn passes only
     steps: list[Step] = field(default_factory=list)
+    captions: Captions | None = None
 
     @property
     def drawn(self) -> bool:
@@ -65,13 +69,13 @@ class NetworkRun:
         """What the terminal shows: the network, each drawn pass's table, losses, parameters."""
         return network_report.lines(self)
 
-    def diagnostics(self) -> list[explain.Diagnostic]:
+    def diagnostics(self) -> list[Diagnostic]:
         """Warnings (nan, dead ReLU, vanishing gradients, …) of the drawn passes."""
         found = []
         for p in self.passes:
             if p.drawn:
                 prefix = f"step {p.number}: " if self.optimizer else ""
-                found += [replace(d, message=prefix + d.message) for d in explain.diagnostics(p.graph)]
+                found += [replace(d, message=prefix + d.message) for d in diagnostics(p.graph)]
         return found
 
 
@@ -99,7 +103,9 @@ def run_network(spec: NetworkSpec, view: str = "layers", drawn_passes: int = DRA
             params = {u.name: u.new for u in updates}
             p.params_after = params
             if drawn:
-                p.steps += update_steps(p.graph, view, optimizer, updates)
+                p.steps += update_steps(p.graph, view, updates)
+        if drawn:
+            p.captions = Captions(p.graph, p.steps, writer(view, optimizer))
         if not (drawn or keep_arrays):
             p.output = p.gradients = p.params_after = None
         passes.append(p)
@@ -132,7 +138,7 @@ def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: boo
 
 def layer_pass(spec, X, y, params, number, rows) -> Pass:
     graph = build_graph(layer_program(spec, X, y, params), spec.title)
-    steps = recaption(graph, engine.run(graph))
+    steps = engine.run(graph)
     return Pass(number, one_based(rows), graph[spec.output]["value"], loss_of(graph, spec),
                 {n: graph[n]["grad"] for n in graph.variables()},
                 {layer.name: norm(graph[layer.name]["grad"]) for layer in spec.layers},
@@ -141,7 +147,7 @@ def layer_pass(spec, X, y, params, number, rows) -> Pass:
 
 def neuron_pass(spec, X, y, params, number, rows) -> Pass:
     graph = build_graph(neuron_program(spec, X, y, params), spec.title)
-    steps = recaption_neurons(graph, engine.run(graph))
+    steps = engine.run(graph)
     annotate_weights(graph)
     norms = {layer.name: norm(neuron_values(graph, layer, "grad")) for layer in spec.layers}
     return Pass(number, one_based(rows), neuron_values(graph, spec.layers[-1]), loss_of(graph, spec),
@@ -149,13 +155,15 @@ def neuron_pass(spec, X, y, params, number, rows) -> Pass:
 
 
 def fast_pass(spec, X, y, params, number, rows) -> Pass:
-    """The same numbers without a Graph or captions: for the passes of long runs nobody draws."""
-    result = evaluate_program(layer_program(spec, X, y, params))
-    loss = float(result.values["L"]) if spec.loss else None
-    names = ["X", *params]
-    return Pass(number, one_based(rows), result.values[spec.output], loss,
-                {n: result.grads[n] for n in names},
-                {layer.name: norm(result.grads[layer.name]) for layer in spec.layers})
+    """The same numbers through the same evaluator, without steps or captions: for the passes of
+    long runs nobody draws. The numbers stay in the evaluator's dicts, not on the graph."""
+    graph = build_graph(layer_program(spec, X, y, params), spec.title)
+    values = engine.forward(graph)
+    grads = engine.backward(graph, values).nodes
+    loss = float(values["L"]) if spec.loss else None
+    return Pass(number, one_based(rows), np.asarray(values[spec.output]), loss,
+                {n: np.asarray(grads[n]) for n in ["X", *params]},
+                {layer.name: norm(grads[layer.name]) for layer in spec.layers})
 
 
 def norm(a: np.ndarray) -> float:
@@ -172,20 +180,18 @@ def one_based(rows: np.ndarray) -> list[int]:
 
 # ---- update steps ----------------------------------------------------------------------
 
-def update_steps(graph: Graph, view: str, optimizer: Optimizer, updates: list[Update]) -> list[Step]:
+def update_steps(graph: Graph, view: str, updates: list[Update]) -> list[Step]:
     """One update step per parameter. Layer view: the node gets `value_after`; neuron view: each
     edge carrying one of its entries gets `weight_after`."""
     steps = []
     for u in updates:
-        text = update_caption(u.name, optimizer.formula(u.name), u.old, u.grad, u.new, u.state,
-                              optimizer.constants())
         if view == "neurons":
             edges = tuple(weight_edges(graph, u.name))
             for edge in edges:
                 attrs = graph.edge(*edge)
                 attrs["weight_after"] = float(u.new[entry_index(attrs["weight_name"])])
-            steps.append(Step(UPDATE, "update", (), edges, text, None))
+            steps.append(Step(UPDATE, "update", None, (), edges, update=u))
         else:
             graph[u.name]["value_after"] = u.new
-            steps.append(Step(UPDATE, "update", (u.name,), (), text, u.name))
+            steps.append(Step(UPDATE, "update", u.name, (u.name,), (), update=u))
     return steps

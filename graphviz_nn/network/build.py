@@ -1,8 +1,7 @@
 """Network spec -> the layer-view Graph (a node per matrix) or the neuron-view Graph (a node per neuron).
 
-Both views are first written as a Program: leaves and calls of registered ops, in order. A Program
-becomes a Graph through the GraphBuilder (drawn passes), or is evaluated directly with the same ops
-(the fast path of long training runs), so both give the same numbers.
+Both views are first written as a Program: leaves and calls of registered ops, in order, which
+the GraphBuilder turns into a Graph for the engine.
 """
 from __future__ import annotations
 
@@ -11,17 +10,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UserError
-from ..graph import CONST, INPUT, PARAM, Graph, GraphBuilder
-from ..ops import OPS, NeuronLoss, WeightedSum
-from .netspec import Layer, NetworkSpec
+from ..graph import CONST, INPUT, PARAM, Graph
+from ..trace.builder import GraphBuilder
+from ..ops import OPS
+from .ops import ACTIVATIONS, NeuronLoss, WeightedSum
+from .spec import Layer, NetworkSpec
 
 NEURON_VIEW_MAX_WIDTH = 12       # neurons per layer
 NEURON_VIEW_MAX_EDGES = 200
 NEURON_VIEW_MAX_ROWS = 8         # observations: each neuron's value is one number per observation
-
-ACTIVATION_TEXT = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
-                   "softmax": "softmax", "step": "step", "identity": "id"}
-
 
 @dataclass(frozen=True)
 class Leaf:
@@ -74,7 +71,7 @@ def layer_call(layer: Layer, current: str) -> Call:
         if layer.bias:
             return Call(layer.name, "linear", (current, f"W{k}", f"b{k}"), None, f"{current}·W{k} + b{k}")
         return Call(layer.name, "matmul", (current, f"W{k}"), None, f"{current}·W{k}")
-    return Call(layer.name, layer.op, (current,), layer.p, f"{ACTIVATION_TEXT[layer.type]}({current})")
+    return Call(layer.name, layer.op, (current,), layer.p, f"{ACTIVATIONS[layer.type].text}({current})")
 
 
 # ---- the neuron view ------------------------------------------------------------------
@@ -117,7 +114,7 @@ def neuron_layer(program: Program, layer: Layer, current: list[str], params: dic
             program.calls.append(Call(name, "softmax_at", tuple(current), j, f"softmax({layer_of(current)})[{j + 1}]"))
     else:
         for name, arg in zip(names, current):
-            program.calls.append(Call(name, layer.op, (arg,), layer.p, f"{ACTIVATION_TEXT[layer.type]}({arg})"))
+            program.calls.append(Call(name, layer.op, (arg,), layer.p, f"{ACTIVATIONS[layer.type].text}({arg})"))
     return names
 
 
@@ -163,7 +160,7 @@ def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
                         hint=hint + ", or train with order = [...] to use one observation per step")
 
 
-# ---- Program -> Graph, or numbers directly --------------------------------------------------
+# ---- Program -> Graph --------------------------------------------------
 
 def build_graph(program: Program, source: str) -> Graph:
     builder = GraphBuilder()
@@ -183,29 +180,6 @@ def constant(builder: GraphBuilder, leaf: Leaf) -> int:
     rid = builder.const_node(builder.literal(leaf.value, leaf.label))
     builder.records[rid].name = leaf.name
     return rid
-
-
-@dataclass
-class Evaluation:
-    """Every value and every gradient of a Program, computed without a Graph."""
-    values: dict[str, np.ndarray]
-    grads: dict[str, np.ndarray]
-
-
-def evaluate_program(program: Program) -> Evaluation:
-    values = {leaf.name: np.asarray(leaf.value, dtype=float) for leaf in program.leaves}
-    with np.errstate(all="ignore"):
-        for call in program.calls:
-            values[call.name] = np.asarray(OPS[call.op].forward([values[a] for a in call.args], call.p),
-                                           dtype=float)
-        grads = {program.output: np.ones_like(values[program.output])}
-        for call in reversed(program.calls):
-            xs = [values[a] for a in call.args]
-            parts = OPS[call.op].vjp(grads[call.name], values[call.name], xs, call.p)
-            for a, part in zip(call.args, parts):
-                part = np.asarray(part, dtype=float)
-                grads[a] = grads[a] + part if a in grads else part
-    return Evaluation(values, grads)
 
 
 # ---- reading the neuron view back as matrices -----------------------------------------------

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import UserError
-from ..graph import PARAM, Graph, GraphBuilder, Literal
+from ..graph import PARAM, Graph
+from .builder import GraphBuilder, Literal
 from ..ops import FUNCTIONS
 
 _created = count()
@@ -43,10 +44,6 @@ class Var:
 
     def __repr__(self):
         return f"Var({self.name or self.op})"
-
-    def trace(self, **options):
-        from ..api import trace
-        return trace(self, **options)
 
 
 for _name in FUNCTIONS:

@@ -1,0 +1,32 @@
+"""Step records: what one move of a pass made known, as numbers only (captions are written later)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+FORWARD, BACKWARD, UPDATE = "forward", "backward", "update"
+Edge = tuple[str, str, int]
+
+
+class Step(NamedTuple):
+    """One step of a pass. The numbers are the ones the evaluator computed with, so a caption
+    writer reads them here and never recomputes. A NamedTuple: a big graph makes 20,000 of them.
+
+    kind      numbers carried
+    inputs    inputs: the leaves' values (nodes gives their names)
+    gate      inputs = the arguments' values; forward: output = the gate's value;
+              backward: output = the gate's gradient (upstream), grads = each in-edge's share,
+              local = each in-edge's local derivative (scalar gates; empty otherwise)
+    seed      output = the seed gradient at the output
+    copy      grads = the out-edges' gradients, output = their sum (the copy gate adds)
+    update    update = the optimizer's Update of one parameter (old, grad, new, state)
+    """
+    phase: str                       # forward | backward | update
+    kind: str                        # inputs | gate | seed | copy | update
+    gate: str | None                 # the node worked on: highlighted in its frame
+    nodes: tuple[str, ...]           # nodes whose value (forward) or gradient (backward) is now known
+    edges: tuple[Edge, ...]          # edges whose value or gradient label is now known
+    inputs: tuple = ()
+    output: object = None
+    grads: tuple = ()
+    local: tuple = ()
+    update: object = None
