@@ -1,8 +1,6 @@
 """A network run in words and JSON: the terminal's lines and the document of DESIGN.md (kind "network")."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..explain import report
@@ -13,13 +11,13 @@ from .optim import Optimizer
 from .spec import NetworkSpec
 from .build import layer_call
 
-if TYPE_CHECKING:
-    from .run import NetworkRun, Pass
+# The functions take a network.run.NetworkRun and its Pass records (duck-typed: run.py imports
+# this module, so it is not imported back).
 
 SUMMARY_LINES = 12         # losses listed for a long run's passes that are not drawn
 
 
-def document(run: NetworkRun) -> dict:
+def document(run) -> dict:
     doc = report.document(run.spec.path, "network", [pass_dict(run, p) for p in run.passes])
     doc.update(title=run.title, view=run.view, network=describe_network(run.spec))
     if run.optimizer:
@@ -29,7 +27,7 @@ def document(run: NetworkRun) -> dict:
     return doc
 
 
-def pass_dict(run: NetworkRun, p: Pass) -> dict:
+def pass_dict(run, p) -> dict:
     """A drawn pass: DESIGN.md's pass plus the network's keys. Not drawn: the numbers only (and of a
     long run of a large network, only the loss: see train.ARRAY_BUDGET)."""
     extra = {"observations": p.rows}
@@ -48,7 +46,7 @@ def pass_dict(run: NetworkRun, p: Pass) -> dict:
     return report.graph_pass(p.graph, **extra)
 
 
-def lines(run: NetworkRun) -> list[str]:
+def lines(run) -> list[str]:
     result = [run.title, network_line(run.spec)]
     if run.optimizer:
         result.append(training_line(run.spec, run.optimizer))
@@ -118,7 +116,7 @@ def training_line(spec: NetworkSpec, optimizer: Optimizer) -> str:
             f"update {optimizer.formula()}")
 
 
-def pass_lines(run: NetworkRun, p: Pass) -> list[str]:
+def pass_lines(run, p) -> list[str]:
     head = f"step {p.number} of {len(run.passes)}" if run.optimizer else "forward and backward pass"
     lines = [f"── {head} · observation{'s' if len(p.rows) > 1 else ''} "
              f"{', '.join(map(str, p.rows))} ──"]
@@ -136,12 +134,12 @@ def param_lines(params: dict) -> list[str]:
     return [f"  {name} = {fmt_value(value)}" for name, value in params.items()]
 
 
-def compact_line(p: Pass) -> str:
+def compact_line(p) -> str:
     loss = f"L = {fmt_value(p.loss)}" if p.loss is not None else f"ŷ = {fmt_value(p.output)}"
     return f"step {p.number} · observations {', '.join(map(str, p.rows))} · {loss}"
 
 
-def listed_passes(undrawn: list[Pass]) -> set[int]:
+def listed_passes(undrawn: list) -> set[int]:
     """The undrawn passes the terminal lists: all of a few, or SUMMARY_LINES spread over many."""
     if len(undrawn) <= SUMMARY_LINES:
         return {p.number for p in undrawn}
