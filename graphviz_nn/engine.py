@@ -16,6 +16,7 @@ from .ops import OPS
 from .steps import BACKWARD, FORWARD, Step
 
 ONE = np.float64(1.0)
+FLOAT = np.float64
 
 
 class EvaluationError(UserError):
@@ -48,7 +49,9 @@ def forward(graph: Graph, leaf_values: dict | None = None, steps: list | None = 
             except (ValueError, TypeError) as exc:
                 raise EvaluationError(f"cannot compute {node['text']}: {exc}",
                                       graph.source or None, node["span"]) from None
-            values[n] = value = number(value)
+            if type(value) is not FLOAT:      # most scalar gates already give a numpy float
+                value = number(value)
+            values[n] = value
             if steps is not None:
                 steps.append(Step(FORWARD, "gate", n, (n,), outs[n], tuple(xs), value))
     return values
@@ -72,18 +75,25 @@ def backward(graph: Graph, values: dict, seed=None, steps: list | None = None) -
                 if steps is not None:
                     steps.append(Step(BACKWARD, "seed", n, (n,), (), output=g))
             else:
-                parts = [shares[e] for e in outs[n]]
-                g = add_up(parts, values[n], scalar)
-                if steps is not None and len(parts) > 1:
-                    steps.append(Step(BACKWARD, "copy", n, (n,), (), grads=tuple(parts), output=g))
+                used = outs[n]
+                if len(used) == 1:
+                    g = shares[used[0]]
+                else:
+                    parts = [shares[e] for e in used]
+                    g = add_up(parts, values[n], scalar)
+                    if steps is not None and parts:
+                        steps.append(Step(BACKWARD, "copy", n, (n,), (), grads=tuple(parts), output=g))
             grads[n] = g
-            if nodes[n]["kind"] == OP:
-                node, edges = nodes[n], ins[n]
+            node = nodes[n]
+            if node["kind"] == OP:
+                edges = ins[n]
                 xs = [values[u] for u in args[n]]
-                parts, slopes = push_back(node["op"], node["p"], g, values[n], xs, scalar)
-                shares.update(zip(edges, parts))
+                parts, slopes = push_back(OPS[node["op"]], node["p"], g, values[n], xs, scalar)
+                for edge, part in zip(edges, parts):
+                    shares[edge] = part
                 if slopes:
-                    local.update(zip(edges, slopes))
+                    for edge, slope in zip(edges, slopes):
+                        local[edge] = slope
                 if steps is not None:
                     steps.append(Step(BACKWARD, "gate", n, tuple(args[n]), edges,
                                       tuple(xs), g, parts, slopes))
@@ -118,17 +128,18 @@ def add_up(grads: list, value, scalar: bool = False):
     return number(total)
 
 
-def push_back(op_name: str, p, upstream, out, xs: list, scalar: bool = False) -> tuple[tuple, tuple]:
+def push_back(op, p, upstream, out, xs: list, scalar: bool = False) -> tuple[tuple, tuple]:
     """The gate's rule: each input's share of the upstream gradient, and for a scalar gate the
-    local derivatives (the VJP of 1) that make it, straight from the op's rules where it has them."""
-    op = OPS[op_name]
+    local derivatives (the VJP of 1) that make it, straight from the op's rules where it has them.
+    Scalar shares are Python floats: the same IEEE products, without a numpy object each."""
     if scalar or (np.ndim(out) == 0 and all(np.ndim(x) == 0 for x in xs)):
-        rules = getattr(op.vjp, "derivatives", None)
-        slopes = tuple(float(slope(out, xs, p)) for slope in rules) if rules else \
-            tuple(float(s) for s in op.vjp(ONE, out, xs, p))
-        g = float(upstream)          # Python floats: the same IEEE numbers, 3× faster
-        return tuple(np.float64(g * d) for d in slopes), slopes
-    return tuple(number(g) for g in op.vjp(upstream, out, xs, p)), ()
+        if op.derivatives:
+            slopes = tuple([float(slope(out, xs, p)) for slope in op.derivatives])
+        else:
+            slopes = tuple([float(s) for s in op.vjp(ONE, out, xs, p)])
+        g = float(upstream)
+        return tuple([g * d for d in slopes]), slopes
+    return tuple([number(g) for g in op.vjp(upstream, out, xs, p)]), ()
 
 
 def write(graph: Graph, values: dict, grads: Gradients | None = None) -> None:
