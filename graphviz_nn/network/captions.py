@@ -147,7 +147,8 @@ def update_caption(update, optimizer) -> str:
     optimizer's state (v, s, m) where it has one."""
     name = update.name
     shown = "".join(f", {slot} = {fmt_value(value)}" for slot, value in update.state.items())
-    return (f"update · {optimizer.formula(name)} ({optimizer.constants()}): ∂L/∂{name} = "
+    at = "" if update.at is None else f" at the look-ahead {name}̃ = {fmt_value(update.at)}"
+    return (f"update · {optimizer.formula(name)} ({optimizer.constants()}): ∂L/∂{name}{at} = "
             f"{fmt_value(update.grad)}{shown}; {name}: {fmt_value(update.old)} → {fmt_value(update.new)}")
 
 
