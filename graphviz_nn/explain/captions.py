@@ -42,6 +42,24 @@ def is_scalar(value) -> bool:
     return np.ndim(value) == 0
 
 
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def derivative(graph: Graph, x: str) -> str:
+    """∂f/∂x, named for what the backward pass differentiated: the output itself (seed 1), one
+    entry of it (a one-hot seed: ∂b₁/∂x), the sum of its entries (ones), or seed·∂b/∂x."""
+    out, seed = graph.label(graph.output), graph[graph.output]["grad"]
+    if seed is None or np.ndim(seed) == 0:
+        return f"∂{out}/∂{x}" if seed is None or seed == 1 else f"{fmt_number(seed)}·∂{out}/∂{x}"
+    if np.all(seed == 1):
+        return f"∂Σ{out}/∂{x}"
+    if np.count_nonzero(seed) == 1 and np.sum(seed) == 1:
+        index = [i + 1 for i in np.unravel_index(int(np.argmax(seed)), np.shape(seed))]
+        entry = str(index[0]).translate(SUBSCRIPTS) if len(index) == 1 else f"[{','.join(map(str, index))}]"
+        return f"∂{out}{entry}/∂{x}"
+    return f"seed·∂{out}/∂{x}"
+
+
 def operand(value) -> str:
     """A value as it appears inside a formula: negatives bracketed, arrays by shape."""
     if not is_scalar(value):
@@ -81,7 +99,7 @@ def forward_caption(graph: Graph, step: Step) -> str:
 
 def seed_caption(graph: Graph, step: Step) -> str:
     out = graph.label(graph.output)
-    return f"backward · start at the output: ∂{out}/∂{out} = {fmt_value(step.output)}"
+    return f"backward · start at the output: {derivative(graph, out)} = {fmt_value(step.output)}"
 
 
 def backward_caption(graph: Graph, step: Step) -> str:
@@ -106,7 +124,7 @@ def edge_formula(graph: Graph, edge, symbolic: str, upstream, grad) -> str:
     """`∂f/∂x += 1·y = 2`: `+=` where the input feeds several gates (its parts add up)."""
     u = edge[0]
     equals = "+=" if len(graph.users[u]) > 1 else "="
-    name = f"∂{graph.label(graph.output)}/∂{graph.label(u)} {equals}"
+    name = f"{derivative(graph, graph.label(u))} {equals}"
     if not is_scalar(grad) or not is_scalar(upstream):
         return f"{name} {symbolic} [{shape_text(np.shape(grad))}]"
     if symbolic == "1":

@@ -60,7 +60,7 @@ def explain_paths(graph: Graph, variable: str, limit: int = PATH_LIST_LIMIT) -> 
     """The exercises' recipe: ∂f/∂x = Σ over paths of the product of local derivatives."""
     ps = path_sum(graph, variable, limit)
     out, x = graph.label(graph.output), graph.label(variable)
-    head = f"∂{out}/∂{x}"
+    head = f"∂{out}/∂{x}"     # the seed, if not 1, is applied on the last line
     if ps.count == 0:
         return [f"{head} = 0: no path leads from {x} to {out}"]
     if not ps.paths:

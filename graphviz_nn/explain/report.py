@@ -6,6 +6,7 @@ import json
 from ..graph import OP, Graph
 from ..numfmt import fmt_value, to_json
 from ..ops import OPS
+from .captions import derivative
 
 
 def graph_pass(graph: Graph, **extra) -> dict:
@@ -53,7 +54,7 @@ def node_table(graph: Graph) -> list[str]:
              fmt_value(graph[n]["grad"]) if graph[n]["grad"] is not None else "",
              graph[n]["text"] if graph[n]["kind"] == OP else "")
             for n in graph.order if graph[n]["kind"] != "const"]
-    header = ("node", "value", f"∂{out}/∂node", "source")
+    header = ("node", "value", derivative(graph, "node"), "source")
     widths = [min(40, max(len(r[i]) for r in rows + [header])) for i in range(3)]
     return [format_row(r, widths) for r in [header] + rows]
 
@@ -66,7 +67,7 @@ def format_row(row, widths) -> str:
 def gradient_lines(graph: Graph) -> list[str]:
     out = graph.label(graph.output)
     return [f"{out} = {fmt_value(graph[graph.output]['value'])}"] + [
-        f"∂{out}/∂{graph.label(n)} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]
+        f"{derivative(graph, graph.label(n))} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]
 
 
 def scene(graph: Graph, steps, captions):
