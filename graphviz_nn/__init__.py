@@ -1,7 +1,18 @@
-"""nngraph: computation graphs with the forward value over every edge and the gradient under it."""
+"""nngraph: computation graphs with the forward value over every edge and the gradient under it.
+
+    import graphviz_nn as nn
+    t = nn.trace("x**2+x*y+(x+y)**2", x=1, y=2)        # a formula, values as keywords
+    x, y = nn.var("x", 1.0), nn.var("y", 2.0)           # or micrograd style
+    t = nn.trace(nn.relu(x*y) + nn.exp(x))
+
+The functions a formula may call are here too (nn.exp, nn.relu, nn.sigmoid, nn.max, …), for Vars.
+"""
 __version__ = "0.1.0"
 
 from .api import Trace, trace
+from .ops import FUNCTIONS
 from .trace.var import Var, fn, var
 
-__all__ = ["Trace", "trace", "var", "fn", "Var", "__version__"]
+globals().update({name: getattr(fn, name) for name in FUNCTIONS})
+
+__all__ = ["Trace", "trace", "var", "fn", "Var", "__version__", *FUNCTIONS]

@@ -1,26 +1,34 @@
 """The Python API a notebook user reaches for: `trace("x**2+x*y", x=1, y=2)` and `var("x", 1.0)`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 import numpy as np
 
 from . import engine
 from .explain import diagnostics, paths, report
 from .explain.captions import Captions
+from .errors import UserError
 from .graph import Graph, paused_cycle_collector
 from .trace.builder import DEFAULT_MAX_NODES, GraphBuilder
 from .trace.expr import MAX_LENGTH, trace_expression
 from .trace.var import Var, trace_value
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
-    """A traced and run graph: its value, every gradient, the steps, and how to show them."""
+    """A traced and run graph: its value, every gradient, the steps, and how to show them.
+
+    t.value, t.grad (by variable name), t.graph (the IR, t.graph.nx for networkx), t.steps (the
+    numbers of each step), t.captions (each step in words), t.table(), t.explain("x"),
+    t.diagnostics(), t.to_json(); pictures: t.svg(), t.render(folder), t.player(), t.to_graphviz().
+    Picture options are those of the command line: theme, rankdir, dpi, slide, transparent,
+    frames ("auto" | "per-gate" | "per-level" | "none"), format or formats ("svg", "png", "pdf")."""
     graph: Graph
     steps: list = field(default_factory=list)
 
-    @property
+    @cached_property
     def captions(self) -> Captions:
         return Captions(self.graph, self.steps)
 
@@ -32,24 +40,33 @@ class Trace:
     def grad(self) -> dict[str, np.ndarray]:
         return {self.graph.label(n): self.graph[n]["grad"] for n in self.graph.variables()}
 
+    def __repr__(self) -> str:
+        """One line: the source, the output and each gradient (print(t.table()) shows every node)."""
+        text = report.clip(self.graph.source or self.graph.label(self.graph.output), 60)
+        return f"<Trace {text}: " + ", ".join(report.gradient_lines(self.graph, short=True)) + ">"
+
     def explain(self, variable: str) -> str:
+        """∂out/∂variable as the sum over all paths of the products of local derivatives."""
         return "\n".join(paths.explain_paths(self.graph, variable))
 
     def diagnostics(self) -> list:
+        """nan/inf, dead ReLUs, saturated gates, vanishing or exploding gradients."""
         return diagnostics.diagnostics(self.graph)
 
     def to_dict(self) -> dict:
+        """The JSON document of the command line's --json, as Python objects."""
         return report.document(self.graph.source, self.graph.kind, [report.graph_pass(self.graph)])
 
     def to_json(self) -> str:
         return report.dumps(self.to_dict())
 
     def table(self) -> str:
+        """The node table the command line prints: each node, its value and gradient."""
         return "\n".join(report.node_table(self.graph))
 
     def pictures(self, **options):
-        from .render.export import Pictures, RenderOptions
-        return Pictures(self.scene(), RenderOptions(**options))
+        from .render.export import Pictures
+        return Pictures(self.scene(), render_options(options))
 
     def scene(self):
         return report.scene(self.graph, self.steps, self.captions)
@@ -73,7 +90,22 @@ class Trace:
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
         from .render.export import RenderOptions, render
-        return render(self.scene(), folder, RenderOptions(**options))
+        return render(self.scene(), folder, render_options(options))
+
+
+def render_options(options: dict):
+    """RenderOptions from keywords; `format="png"` (graphviz's own name) as well as formats=(…)."""
+    from .render.export import RenderOptions
+    options = dict(options)
+    if "format" in options:
+        options["formats"] = (options.pop("format"),)
+    if isinstance(options.get("formats"), str):
+        options["formats"] = tuple(f.strip() for f in options["formats"].split(","))
+    known = {f.name for f in fields(RenderOptions)} - {"force", "max_draw"} | {"format"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown picture option {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return RenderOptions(**options)
 
 
 def build(source, values: dict, *, expand=False, keep_constants=False,
@@ -91,6 +123,22 @@ def build(source, values: dict, *, expand=False, keep_constants=False,
 
 def trace(source, *, expand=False, keep_constants=False, seed=None,
           max_nodes=DEFAULT_MAX_NODES, **values) -> Trace:
-    """Trace an expression string (values as keywords) or a Var, then run forward and backward."""
+    """Trace an expression and run forward and backward: `trace("x*y", x=3, y=4)`, or a Var built
+    with var() (`trace(x*y)`; keywords then give its variables other values: `trace(x*y, x=5)`).
+    expand: composite gates as primitives (σ → *−1, exp, +1, 1/x); keep_constants: literals as
+    nodes; seed: the gradient started from at the output (default ones)."""
     graph = build(source, values, expand=expand, keep_constants=keep_constants, max_nodes=max_nodes)
+    if isinstance(source, Var) and values:
+        given(graph, values)
     return Trace(graph, engine.run(graph, seed))
+
+
+def given(graph: Graph, values: dict) -> None:
+    """New values for a traced Var expression's variables, by name."""
+    names = {graph.label(n): n for n in graph.variables()}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise UserError(f"no variable named {', '.join(unknown)} in this expression",
+                        hint=f"its variables: {', '.join(names) or 'none'}")
+    for name, value in values.items():
+        graph[names[name]]["value"] = np.asarray(value, dtype=float)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from ..graph import OP, Graph
-from ..numfmt import fmt_value, to_json
+from ..numfmt import fmt_value, shape_text, to_json
 from ..ops import OPS
 from .captions import derivative
 
@@ -64,10 +66,16 @@ def format_row(row, widths) -> str:
     return "  ".join(cells).rstrip()
 
 
-def gradient_lines(graph: Graph) -> list[str]:
+def gradient_lines(graph: Graph, short: bool = False) -> list[str]:
+    """`f = 12`, `∂f/∂x = 10`, …; short: matrices by their shape."""
+    show = (lambda v: fmt_value(v) if np.size(v) <= 4 else f"[{shape_text(np.shape(v))}]") if short else fmt_value
     out = graph.label(graph.output)
-    return [f"{out} = {fmt_value(graph[graph.output]['value'])}"] + [
-        f"{derivative(graph, graph.label(n))} = {fmt_value(graph[n]['grad'])}" for n in graph.variables()]
+    return [f"{out} = {show(graph[graph.output]['value'])}"] + [
+        f"{derivative(graph, graph.label(n))} = {show(graph[n]['grad'])}" for n in graph.variables()]
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def scene(graph: Graph, steps, captions):

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UserError
 from ..graph import PARAM, Graph
 from .builder import GraphBuilder, Literal
-from ..ops import FUNCTIONS
+from ..ops import FUNCTIONS, OPS
 
 _created = count()
 
@@ -49,8 +49,17 @@ class Var:
 for _name in FUNCTIONS:
     setattr(Var, _name, lambda self, *others, _op=_name: Var(_op, (self, *others)))
 
-# fn.exp(x), fn.max(a, b), …: the registered functions for Vars.
-fn = SimpleNamespace(**{name: (lambda *args, _op=name: Var(_op, args)) for name in FUNCTIONS})
+def function(name: str):
+    """The registered function `name` for Vars: fn.exp(x), fn.max(a, b), …"""
+    def apply(*args):
+        return Var(name, args)
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = f"{OPS[name].text(['x'] if OPS[name].arity == 1 else ['a', 'b', '…'], None)}: " \
+                    f"the gate {name!r} applied to Vars (and numbers), recorded for trace()."
+    return apply
+
+
+fn = SimpleNamespace(**{name: function(name) for name in FUNCTIONS})
 
 
 def var(name: str, value, param: bool = False) -> Var:
