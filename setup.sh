@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up nngraph on a fresh Debian/Ubuntu machine: Graphviz, a virtualenv in .venv, the package.
 #   bash setup.sh          # what the command needs
-#   bash setup.sh --test   # plus the test tools: pytest, hypothesis, PyTorch (CPU) and Chromium
+#   bash setup.sh --test   # plus the test tools: pytest, hypothesis, a Jupyter kernel (nbclient,
+#                          # ipykernel), PyTorch (CPU) and Chromium
 set -euo pipefail
 cd "$(dirname "$0")"
 want_tests=${1:-}

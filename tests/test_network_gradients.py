@@ -149,6 +149,7 @@ def torch_tensors(torch, spec):
     return params, X, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hidden, loss", CASES)
 def test_gradients_match_pytorch(hidden, loss):
     torch = pytest.importorskip("torch")
@@ -163,6 +164,7 @@ def test_gradients_match_pytorch(hidden, loss):
         np.testing.assert_allclose(graph[name]["grad"], tensor.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer, options", [
     ("sgd", {}), ("momentum", {"beta": 0.8}), ("nesterov", {"beta": 0.7}),
     ("rmsprop", {"beta": 0.9, "eps": 1e-6}), ("adam", {"beta1": 0.8, "beta2": 0.95, "eps": 1e-7}),

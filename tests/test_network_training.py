@@ -168,15 +168,6 @@ def test_report_lines_show_loss_gradients_and_parameters_after_each_step():
     assert text.count("── step") == 2
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
-@pytest.mark.parametrize("view", ["layers", "neurons"])
-def test_every_example_runs_in_both_views(path, view):
-    run = run_spec(str(path), view=view)
-    assert run.passes and all(np.all(np.isfinite(g)) for p in run.passes for g in p.gradients.values())
-    report.dumps(run.to_dict())
-    assert not [d for d in run.diagnostics() if d.kind in ("nan", "inf")]
-
-
 def test_plots_write_png_and_svg(tmp_path):
     pytest.importorskip("matplotlib")
     from graphviz_nn.network.plots import write_plots

@@ -1,5 +1,6 @@
 """Property tests: random expressions over every user-facing operator and function, random points,
-every input's gradient against central finite differences of an independent numpy reference."""
+every input's gradient against central finite differences of an independent numpy reference.
+The hypothesis properties are marked slow; the broadcasting cases run every time."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,6 +34,7 @@ def test_the_generator_covers_every_user_function_and_operator():
     assert user_facing <= generated
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(expressions(matrices=False))
 def test_scalar_gradients_match_finite_differences(case):
@@ -42,6 +44,7 @@ def test_scalar_gradients_match_finite_differences(case):
     assert_gradients_match(result, tree, values, seed)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(expressions(matrices=True))
 def test_matrix_gradients_match_finite_differences(case):
@@ -55,6 +58,7 @@ def test_matrix_gradients_match_finite_differences(case):
     assert_gradients_match(result, tree, values, seed)
 
 
+@pytest.mark.slow
 @FEWER
 @given(expressions(matrices=False))
 def test_var_front_end_builds_the_same_graph_as_the_string(case):
@@ -70,6 +74,7 @@ def test_var_front_end_builds_the_same_graph_as_the_string(case):
         np.testing.assert_array_equal(from_vars.grad[name], from_string.grad[name])
 
 
+@pytest.mark.slow
 @FEWER
 @given(expressions(matrices=True, max_depth=3))
 def test_a_node_gradient_is_the_sum_of_its_out_edges(case):
@@ -85,6 +90,7 @@ def test_a_node_gradient_is_the_sum_of_its_out_edges(case):
             assert graph[n]["grad"].shape == graph[n]["value"].shape
 
 
+@pytest.mark.slow
 @FEWER
 @given(expressions(matrices=False))
 def test_literals_as_nodes_or_as_gate_parameters_give_the_same_numbers(case):
@@ -97,6 +103,7 @@ def test_literals_as_nodes_or_as_gate_parameters_give_the_same_numbers(case):
         np.testing.assert_allclose(nodes.grad[name], folded.grad[name], rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 @FEWER
 @given(expressions(matrices=False))
 def test_expanding_sigmoid_changes_the_graph_not_the_numbers(case):
@@ -155,6 +162,7 @@ def finite_difference(graph, name, seed, h=1e-6):
     return grad
 
 
+@pytest.mark.slow
 @given(st.floats(-3, 3).filter(lambda a: abs(a) > 0.01), st.floats(-3, 3).filter(lambda a: abs(a) > 0.01))
 @settings(max_examples=50, deadline=None)
 def test_the_reference_evaluator_agrees_with_the_engine_on_a_fixed_tree(a, b):

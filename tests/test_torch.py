@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+pytestmark = pytest.mark.slow
 torch = pytest.importorskip("torch")
 
 from graphviz_nn import trace  # noqa: E402
