@@ -20,7 +20,10 @@ def test_each_training_step_gets_its_own_folder_and_plots(nngraph, tmp_path):
     assert status == 0
     out = tmp_path / "out"
     assert (out / "step001" / "graph.svg").exists() and (out / "step002" / "graph.svg").exists()
-    assert (out / "plots" / "loss.svg").exists()
+    plots = list((out / "plots").iterdir())
+    assert {p.name for p in plots} == {f"{n}.{ext}" for n in ("loss", "gradient_norms", "activations")
+                                       for ext in ("png", "svg")}
+    assert all(p.stat().st_size > 1000 for p in plots)
     frames = sorted((out / "step001" / "frames").glob("*.svg"))
     assert "update · W" in frames[-1].read_text()
 

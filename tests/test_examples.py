@@ -1,6 +1,6 @@
 """Every shipped example, run as a user would: each command of examples/expressions.txt and each
 spec of examples/nets/ in every view, pictures included. A few also write the frames, the GIF and
-the player; the rest draw graph.svg only, to stay quick."""
+the player; the rest draw graph.svg only, to stay quick. The longest training run is marked slow."""
 import shlex
 from pathlib import Path
 
@@ -12,6 +12,7 @@ NETS = sorted((EXAMPLES / "nets").glob("*.toml"))
 COMMANDS = [line for line in (EXAMPLES / "expressions.txt").read_text().splitlines()
             if line.startswith("nngraph ")]
 ANIMATED = {COMMANDS[0], "11_relu_regression.toml"}       # frames, GIF and player too
+SLOW = {"classifier_adam.toml"}          # 200 Adam steps: 51 pictures per view, seconds of Graphviz
 
 
 def draw(nngraph, folder: Path, name: str, *argv):
@@ -47,7 +48,8 @@ def test_every_expression_example_draws(command, nngraph, tmp_path):
     assert status == 0, err
 
 
-@pytest.mark.parametrize("path", NETS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW else p for p in NETS],
+                         ids=lambda p: p.name)
 @pytest.mark.parametrize("view", ["layers", "neurons"])
 def test_every_network_example_draws_in_every_view(path, view, nngraph, tmp_path):
     """The neuron view may refuse a net too wide or too many observations for it, if it says so."""

@@ -168,15 +168,6 @@ def test_report_lines_show_loss_gradients_and_parameters_after_each_step():
     assert text.count("── step") == 2
 
 
-def test_plots_write_png_and_svg(tmp_path):
-    pytest.importorskip("matplotlib")
-    from graphviz_nn.network.plots import write_plots
-    files = write_plots(run_spec(str(EXAMPLES / "11_relu_sigmoid_logloss.toml")), tmp_path)
-    names = {f.name for f in files}
-    assert names == {f"{n}.{ext}" for n in ("loss", "gradient_norms", "activations") for ext in ("png", "svg")}
-    assert all(f.stat().st_size > 1000 for f in files)
-
-
 def test_training_does_not_import_matplotlib():
     code = ("import sys; from graphviz_nn.network.run import run_spec; "
             f"run_spec({str(EXAMPLES / '11_relu_regression.toml')!r}); print('matplotlib' in sys.modules)")
