@@ -4,7 +4,7 @@ Every case goes through the real entry point in-process, by the `nngraph` fixtur
 which holds it to the contract of DESIGN.md (`check_contract`): a documented exit status; for 2
 and 3 one `error:` line first on stderr, then only caret and `hint:` lines; never a Python
 traceback; never "internal error" (that is a bug of ours). The limits tested here are listed in
-docs/limits.md. The fuzzers are marked slow.
+docs/limits.md. The fuzzers and the runs at the length and size limits are marked slow.
 """
 from __future__ import annotations
 
@@ -202,6 +202,7 @@ def test_deep_but_legal_nesting_runs(source, nngraph):
     assert status in (0, 1) and "∂" in out
 
 
+@pytest.mark.slow                   # seconds of parsing at the limit, by design
 @pytest.mark.parametrize("build", [
     lambda n: "x" + "+x" * n,                 # the deepest tree: left-leaning, 50,000 levels
     lambda n: "x" + "*x" * n,
@@ -222,12 +223,14 @@ def test_parsing_just_under_the_length_limit_never_crashes(build):
     assert time.perf_counter() - start < 5
 
 
+@pytest.mark.slow                   # seconds of parsing at the limit, by design
 def test_a_long_sum_just_under_the_limit_runs_end_to_end(nngraph):
     # the whole pipeline at a fifth of the limit (the full 100,000 characters take ~10 s)
     status, out, err = timed(nngraph, "x" + "+x" * 10_000, "--at", "x=1", "--no-render", limit=20)
     assert status == 0 and "∂" in out and "10001" in out
 
 
+@pytest.mark.slow                   # seconds of parsing at the limit, by design
 def test_a_raised_length_limit_ends_in_an_error_not_a_segfault():
     """CPython 3.11 builds the ast in C up to 3 × the recursion limit deep: a raised --max-length
     with a 300,000-term sum used to crash the interpreter (exit -11). A process of its own."""
@@ -254,6 +257,7 @@ def test_graph_and_drawing_limits_can_be_raised(nngraph, tmp_path):
     assert status == 2 and "--max-length" in err
 
 
+@pytest.mark.slow                   # seconds of parsing at the limit, by design
 def test_matrix_size_limits_in_at(nngraph):
     big = "[" + ",".join(["1"] * (values.MAX_ENTRIES + 1)) + "]"
     status, _, err = timed(nngraph, "sum(x)", "--at", f"x={big}", "--no-render")
