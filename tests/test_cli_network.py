@@ -9,14 +9,14 @@ NETS = Path(__file__).parent.parent / "examples" / "nets"
 
 def test_untrained_pass_is_drawn_in_the_folder_itself(nngraph, tmp_path):
     spec = tmp_path / "net.toml"
-    spec.write_text((NETS / "11_relu_regression.toml").read_text().split("[train]")[0])
+    spec.write_text((NETS / "25_relu_regression.toml").read_text().split("[train]")[0])
     status, out, _ = nngraph(spec, "-o", tmp_path / "out")
     assert status == 0 and "∂L/∂W1" in out
     assert {"graph.svg", "backprop.gif", "index.html", "frames"} <= {p.name for p in (tmp_path / "out").iterdir()}
 
 
 def test_each_training_step_gets_its_own_folder_and_plots(nngraph, tmp_path):
-    status, _, _ = nngraph(NETS / "10_zero_init_sigmoid.toml", "-o", tmp_path / "out", "--plots", "--no-gif")
+    status, _, _ = nngraph(NETS / "24_zero_init_sigmoid.toml", "-o", tmp_path / "out", "--plots", "--no-gif")
     assert status == 0
     out = tmp_path / "out"
     assert (out / "step001" / "graph.svg").exists() and (out / "step002" / "graph.svg").exists()
@@ -29,7 +29,7 @@ def test_each_training_step_gets_its_own_folder_and_plots(nngraph, tmp_path):
 
 
 def test_neuron_view_draws_every_weight_with_its_gradient(nngraph, tmp_path):
-    status, _, _ = nngraph(NETS / "10_zero_init_sigmoid.toml", "--view", "neurons", "-o", tmp_path / "out",
+    status, _, _ = nngraph(NETS / "24_zero_init_sigmoid.toml", "--view", "neurons", "-o", tmp_path / "out",
                            "--no-frames")
     assert status == 0
     svg = (tmp_path / "out" / "step001" / "graph.svg").read_text()
@@ -37,7 +37,7 @@ def test_neuron_view_draws_every_weight_with_its_gradient(nngraph, tmp_path):
 
 
 def test_json_document_of_a_training_run(nngraph):
-    status, out, _ = nngraph(NETS / "07_linreg_sgd.toml", "--json", "--no-render")
+    status, out, _ = nngraph(NETS / "15_linreg_sgd.toml", "--json", "--no-render")
     assert status == 0
     doc = json.loads(out)
     assert doc["kind"] == "network" and len(doc["steps"]) >= 2
@@ -55,6 +55,6 @@ def test_a_broken_spec_is_one_error_line_and_writes_nothing(nngraph, tmp_path):
 @pytest.mark.xfail(strict=True, reason="with pictures on, `nngraph spec.toml --json` prints "
                    "'wrote <folder>/: …' after the JSON document on stdout")
 def test_json_stays_one_document_when_pictures_are_drawn(nngraph, tmp_path):
-    status, out, _ = nngraph(NETS / "09_scalar_chain.toml", "--json", "-o", tmp_path / "out", "--no-frames")
+    status, out, _ = nngraph(NETS / "20_scalar_chain.toml", "--json", "-o", tmp_path / "out", "--no-frames")
     assert status == 0 and (tmp_path / "out" / "graph.svg").exists()
     assert json.loads(out)["kind"] == "network"

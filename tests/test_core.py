@@ -274,7 +274,7 @@ def test_matrix_captions_name_shapes_instead_of_numbers():
     result = trace("relu(X@W1)@W2", X=[[1, 2], [-1, 2]], W1=[[1, -1], [0.5, 0]], W2=[[0.5], [1]])
     text = captions(result)
     assert "forward · a = X @ W1 → 2×2" in text
-    assert any(c.startswith("backward · matmul: ∂c/∂b = d·W2ᵀ [2×2]") for c in text)
+    assert any(c.startswith("backward · matmul: ∂Σc/∂b = d·W2ᵀ [2×2]") for c in text)
 
 
 # ---- the chain rule as a sum over paths ----------------------------------------------------------

@@ -11,7 +11,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 NETS = sorted((EXAMPLES / "nets").glob("*.toml"))
 COMMANDS = [line for line in (EXAMPLES / "expressions.txt").read_text().splitlines()
             if line.startswith("nngraph ")]
-ANIMATED = {COMMANDS[0], "11_relu_regression.toml"}       # frames, GIF and player too
+ANIMATED = {COMMANDS[0], "25_relu_regression.toml"}       # frames, GIF and player too
 SLOW = {"classifier_adam.toml"}          # 200 Adam steps: 51 pictures per view, seconds of Graphviz
 
 
@@ -39,7 +39,7 @@ def test_the_readme_test_command_is_what_ci_runs():
 
 def test_the_examples_are_found():
     assert len(NETS) >= 19 and len(COMMANDS) >= 10
-    assert "11_relu_regression.toml" in {p.name for p in NETS}
+    assert "25_relu_regression.toml" in {p.name for p in NETS}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

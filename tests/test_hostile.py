@@ -567,7 +567,7 @@ WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "L
     "../../etc/passwd", "/etc/passwd", "..", ".", "", "~", "~/.ssh/id_rsa", "C:\\Windows\\system32",
     "\\\\server\\share", "CON", "nul", "AUX.txt", "com1", "LPT9", "x" * 10_000, "é" * 300, "∂f/∂x",
     "a\x00b", "a\nb", " leading and trailing ", "-rf", ".hidden", "a:b*c?d\"e<f>g|h", "\udcff",
-    "x**2+x*y+(x+y)**2", "examples/nets/11_relu_regression.toml",
+    "x**2+x*y+(x+y)**2", "examples/nets/25_relu_regression.toml",
 ])
 def test_folder_names_stay_inside_the_output_folder(source):
     name = folder_name(source)

@@ -16,7 +16,8 @@ EXAMPLES = Path(__file__).parent.parent / "examples" / "nets"
 
 
 def zero_init_net(view="layers"):
-    return run_spec(str(EXAMPLES / "10_zero_init_sigmoid.toml"), view=view)
+    """Exercise 24's variant with an output sigmoid: ŷ = ½ ≠ y, so step 1 already moves W3."""
+    return run_spec(str(EXAMPLES / "24_zero_init_sigmoid_output.toml"), view=view)
 
 
 def moved(p, before):
@@ -38,6 +39,16 @@ def test_zero_init_moves_only_the_last_layer_first_and_every_weight_of_a_layer_a
             assert np.all(delta == delta.flat[0]), f"step {p.number}: {name} moved unevenly: {delta}"
 
 
+def test_exercise_24_as_written_moves_nothing_first_then_only_the_last_layer():
+    """Linear output: ŷ = 0 equals the first target 0, so step 1 moves nothing; step 2 moves W3."""
+    run = run_spec(str(EXAMPLES / "24_zero_init_sigmoid.toml"))
+    first, second = run.passes
+    assert first.loss == 0 and not any(moved(first, run.spec.params)[n].any() for n in run.spec.params)
+    step2 = moved(second, first.params_after)
+    assert not step2["W1"].any() and not step2["W2"].any() and step2["W3"].all()
+    assert np.all(step2["W3"] == step2["W3"].flat[0])
+
+
 def test_each_sgd_pass_holds_only_its_observation():
     run = zero_init_net()
     for p in run.passes:
@@ -54,7 +65,7 @@ def test_order_repeats_cyclically():
 
 
 def test_update_steps_show_the_rule_and_old_and_new_values():
-    run = run_spec(str(EXAMPLES / "11_relu_regression.toml"))
+    run = run_spec(str(EXAMPLES / "25_relu_regression.toml"))
     p = run.passes[0]
     updates = [s for s in p.steps if s.phase == "update"]
     assert [s.nodes for s in updates] == [("W1",), ("W2",)]
@@ -78,12 +89,12 @@ def test_layer_captions_follow_the_backprop_recipe():
     captions = list(zero_init_net().passes[1].captions)
     assert any("d = d·W3ᵀ * O2*(1−O2)" in c for c in captions)
     assert any("∂L/∂W2 = O1ᵀ·d" in c for c in captions)
-    step = run_spec(str(EXAMPLES / "06_perceptron_xor.toml"))
+    step = run_spec(str(EXAMPLES / "05_perceptron_xor.toml"))
     assert any("step passes no gradient" in c for c in step.passes[0].captions)
 
 
 def test_softmax_with_cross_entropy_sends_back_prediction_minus_target_over_n():
-    run = run_spec(str(EXAMPLES / "12_softmax_ce.toml"))
+    run = run_spec(str(EXAMPLES / "13_softmax_ce.toml"))
     p = run.passes[0]
     n = len(run.spec.X)
     np.testing.assert_allclose(p.gradients["X"], (p.output - run.spec.y) / n, rtol=1e-12)
@@ -92,7 +103,7 @@ def test_softmax_with_cross_entropy_sends_back_prediction_minus_target_over_n():
 
 def test_perceptrons_compute_their_truth_tables_and_pass_no_gradient():
     for name, table in (("not", [1, 0]), ("and", [0, 0, 0, 1]), ("or", [0, 1, 1, 1]), ("xor", [0, 1, 1, 0])):
-        run = run_spec(str(EXAMPLES / f"06_perceptron_{name}.toml"))
+        run = run_spec(str(EXAMPLES / f"05_perceptron_{name}.toml"))
         p = run.passes[0]
         assert p.output.ravel().tolist() == table
         assert all(not g.any() for g in p.gradients.values())
@@ -100,7 +111,7 @@ def test_perceptrons_compute_their_truth_tables_and_pass_no_gradient():
 
 def test_json_document_has_one_pass_per_training_step():
     doc = json.loads(zero_init_net().to_json())
-    assert doc["kind"] == "network" and doc["source"].endswith("10_zero_init_sigmoid.toml")
+    assert doc["kind"] == "network" and doc["source"].endswith("24_zero_init_sigmoid_output.toml")
     assert len(doc["steps"]) == 2
     for number, p in enumerate(doc["steps"], start=1):
         assert p["training_step"] == number
@@ -111,7 +122,7 @@ def test_json_document_has_one_pass_per_training_step():
 
 
 def test_without_a_loss_backward_starts_from_ones_and_json_has_no_loss():
-    run = run_spec(str(EXAMPLES / "06_perceptron_and.toml"))
+    run = run_spec(str(EXAMPLES / "05_perceptron_and.toml"))
     p = run.passes[0]
     np.testing.assert_array_equal(p.graph["O1"]["grad"], np.ones((4, 1)))
     doc = run.to_dict()
@@ -170,6 +181,6 @@ def test_report_lines_show_loss_gradients_and_parameters_after_each_step():
 
 def test_training_does_not_import_matplotlib():
     code = ("import sys; from graphviz_nn.network.run import run_spec; "
-            f"run_spec({str(EXAMPLES / '11_relu_regression.toml')!r}); print('matplotlib' in sys.modules)")
+            f"run_spec({str(EXAMPLES / '25_relu_regression.toml')!r}); print('matplotlib' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -1,5 +1,5 @@
 """PyTorch as a second, independent gradient oracle: the same random expressions, the seeds'
-ReLU network (exercise 11) and the softmax / sigmoid / tanh exercises, all in float64."""
+ReLU network (exercise 25) and the softmax / sigmoid / tanh exercises, all in float64."""
 from __future__ import annotations
 
 import numpy as np
@@ -63,8 +63,8 @@ def torch_grads(fn, **values):
 EXERCISE_11 = dict(X=[[1.0, 2.0], [-1.0, 2.0]], W1=[[1.0, -1.0], [0.5, 0.0]], W2=[[0.5], [1.0]])
 
 
-def test_exercise_11_relu_network_forward_and_backward():
-    """ŷ = max(0, X·W1)·W2 (SEEDS exercise 11): every weight's gradient, as torch computes it."""
+def test_exercise_25_relu_network_forward_and_backward():
+    """ŷ = max(0, X·W1)·W2 (exercise 25): every weight's gradient, as torch computes it."""
     ours = trace("relu(X@W1)@W2", **EXERCISE_11)
     value, grads = torch_grads(lambda X, W1, W2: torch.relu(X @ W1) @ W2, **EXERCISE_11)
     np.testing.assert_allclose(ours.value, value, rtol=1e-12)
@@ -72,7 +72,7 @@ def test_exercise_11_relu_network_forward_and_backward():
         np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-12, err_msg=name)
 
 
-def test_exercise_11_with_a_squared_loss():
+def test_exercise_25_with_a_squared_loss():
     y = [[2.0], [1.0]]
     source = "0.5 * sum((relu(X@W1)@W2 - y)**2)"
     ours = trace(source, y=y, **EXERCISE_11)
@@ -83,8 +83,8 @@ def test_exercise_11_with_a_squared_loss():
         np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-12, err_msg=name)
 
 
-def test_exercise_11_sigmoid_output_with_logloss():
-    """The second half of exercise 11: a sigmoid on the output, logloss with y = (0, 1)."""
+def test_exercise_25_sigmoid_output_with_logloss():
+    """The second half of exercise 25: a sigmoid on the output, logloss with y = (0, 1)."""
     y = [[0.0], [1.0]]
     source = "-mean(y * log(sigmoid(relu(X@W1)@W2)) + (1 - y) * log(1 - sigmoid(relu(X@W1)@W2)))"
     ours = trace(source, y=y, **EXERCISE_11)
@@ -101,7 +101,7 @@ def test_exercise_11_sigmoid_output_with_logloss():
 @pytest.mark.parametrize("scores", [[1.0, -2.0, 0.0], [0.5, -1.0, 0.0]])
 @pytest.mark.parametrize("label", [0, 2])
 def test_softmax_logloss_matches_torch_cross_entropy(scores, label):
-    """SEEDS exercise 12: softmax of scores and the logloss of a class."""
+    """Exercise 13: softmax of scores and the logloss of a class."""
     onehot = np.eye(3)[label]
     ours = trace("-log(sum(softmax(s) * t))", s=scores, t=onehot)
     s = torch.tensor(scores, dtype=torch.float64, requires_grad=True)
