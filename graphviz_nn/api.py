@@ -78,19 +78,26 @@ class Trace:
     def _repr_svg_(self) -> str:          # Jupyter shows a traced result as its picture
         return self.svg()
 
-    def player(self, **options):
-        """The step-by-step HTML player, inline in Jupyter (in an iframe, so its keys stay its own)."""
-        import html
-        from IPython.display import HTML
+    def player(self, **options) -> "Player":
+        """The step-by-step HTML player, shown inline in Jupyter; .html is the whole page."""
         from .render.player import player_html
-        page = player_html(self.graph.source, self.pictures(**options).frame_svgs(),
-                           options.get("theme", "light"))
-        return HTML(f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:520px;border:0"></iframe>')
+        pictures = self.pictures(**options)
+        return Player(player_html(self.graph.source, pictures.frame_svgs(), pictures.options.theme))
 
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
         from .render.export import RenderOptions, render
         return render(self.scene(), folder, render_options(options))
+
+
+@dataclass(frozen=True)
+class Player:
+    """The player page; Jupyter shows it in an iframe of its own, so its keys stay its own."""
+    html: str
+
+    def _repr_html_(self) -> str:
+        import html
+        return f'<iframe srcdoc="{html.escape(self.html)}" style="width:100%;height:520px;border:0"></iframe>'
 
 
 def render_options(options: dict):

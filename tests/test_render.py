@@ -302,8 +302,6 @@ def test_a_notebook_shows_a_trace_as_its_picture_and_the_player_inline(tmp_path,
     assert page.count("<svg") == 4 and 'id="next"' in page               # inputs, x·y, seed, back
 
 
-@pytest.mark.xfail(strict=True, reason="Trace.player() wraps an <iframe> in IPython.display.HTML, "
-                   "and IPython warns 'Consider using IPython.display.IFrame instead' under the cell")
 def test_the_player_shows_without_a_warning():
     pytest.importorskip("IPython")
     with warnings.catch_warnings(record=True) as caught:
