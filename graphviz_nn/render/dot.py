@@ -13,7 +13,7 @@ from itertools import count
 import numpy as np
 
 from ..graph import CONST, OP, Graph
-from ..numfmt import SMALL_ARRAY, fmt_number, shape_text, summary
+from ..numfmt import SMALL_ARRAY, fmt_number, fmt_value, shape_text, summary
 from ..ops import OPS
 from .escape import escape
 
@@ -22,6 +22,7 @@ FONT_STACK = "DejaVu Sans,Verdana,Arial,Helvetica,sans-serif"
 PAD_INCHES = 0.1
 LABEL_NODES_UP_TO = 300                  # graph nodes; above, edges carry plain labels (faster layout)
 BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement can take minutes
+NODE_NUMBERS = 4                         # a variable's box shows a vector up to this long
 DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
 
 
@@ -83,10 +84,24 @@ def number_cells(value, colour: str) -> str:
         return font(fmt_number(a), colour)
     if a.size > SMALL_ARRAY or a.ndim > 2:
         return font(summary(a), colour)
-    rows = a.reshape(1, -1) if a.ndim == 1 else a
+    if a.ndim == 1:      # one number per observation: text, as the table prints it (a table would stretch)
+        return font(fmt_value(a), colour)
     cells = "".join("<TR>" + "".join(f'<TD ALIGN="RIGHT">{font(fmt_number(x), colour)}</TD>' for x in row)
-                    + "</TR>" for row in rows)
+                    + "</TR>" for row in a)
     return f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="1">{cells}</TABLE>'
+
+
+def in_node(value) -> bool:
+    """Numbers a variable's box shows itself: a scalar, or one short row (a few observations);
+    larger values show their shape, their numbers being on the edges."""
+    return np.ndim(value) == 0 or (np.ndim(value) == 1 and np.size(value) <= NODE_NUMBERS)
+
+
+def stack(*cells: str) -> str:
+    """Cells one above the other. A TD holds text or one table, never both (Graphviz 2.43
+    rejects `text<BR/><TABLE>`), so a weight line over a row of values needs a table of its own."""
+    rows = "".join(f"<TR><TD>{c}</TD></TR>" for c in cells)
+    return f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">{rows}</TABLE>'
 
 
 def font(text: str, colour: str, size: float | None = None) -> str:
@@ -167,11 +182,10 @@ class DotWriter:
         node = self.graph[n]
         p = self.part(f"node:{n}", "node", ("pen", "font", "fill"))
         s = self.part(f"sum:{n}", "sum", ("font",))
-        value = node["value"]
-        shown = number_cells(value, self.theme.value) if np.ndim(value) == 0 else \
+        value, grad = node["value"], node["grad"]
+        shown = number_cells(value, self.theme.value) if in_node(value) else \
             font(shape_text(np.shape(value)), self.theme.value, 9)
-        grad = node["grad"]
-        grad_cell = number_cells(grad, s.colours["font"]) if grad is not None and np.ndim(grad) == 0 \
+        grad_cell = number_cells(grad, s.colours["font"]) if grad is not None and in_node(grad) \
             else font("∂" if grad is None else shape_text(np.shape(grad)), s.colours["font"], 9)
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">'
                  f'<TR><TD>{font(self.graph.label(n), p.colours["font"], 12)}</TD></TR>'
@@ -219,7 +233,8 @@ class DotWriter:
             name, dw = weight["weight_name"], weight.get("weight_grad")
             weight_line = font(f"{name} = {fmt_number(weight['weight'])}", self.theme.ink, 8)
             weight_grad = font("" if dw is None else f"∂L/∂{name} = {fmt_number(dw)}", g.colours["font"], 8)
-            value_cell, grad_cell = f"{weight_line}<BR/>{value_cell}", f"{grad_cell}<BR/>{weight_grad}"
+            value_cell = stack(weight_line, value_cell)
+            grad_cell = weight_grad if grad is None else stack(grad_cell, weight_grad)
         top = f'<TD BGCOLOR="{v.colours["bg"]}" CELLPADDING="2">{value_cell}</TD>'
         bottom = f'<TD BGCOLOR="{g.colours["bg"]}" CELLPADDING="2">{grad_cell}</TD>'
         if self.rankdir == "TB" and through:
