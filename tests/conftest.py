@@ -4,8 +4,8 @@ contract of DESIGN.md on every call.
     def test_something(nngraph):
         status, out, err = nngraph("x*y", "--at", "x=3,y=4", "--no-render")
 
-Slow tests (fuzzers, runs at the input limits, PyTorch, Chromium, a Jupyter kernel) carry `@pytest.mark.slow`; plain
-`pytest -q` skips them, the README's test command runs everything.
+Slow tests (fuzzers, runs at the input limits, PyTorch, Chromium, a Jupyter kernel) carry
+`@pytest.mark.slow`: plain `pytest -q` skips them, the README's test command runs everything.
 """
 from __future__ import annotations
 
