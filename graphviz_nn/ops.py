@@ -29,6 +29,8 @@ class Op:
     verb: str = ""                     # how captions name the rule ("mul swaps"); empty: the symbol
     expansion: Callable | None = None  # (emit, x, p) -> node: the op as primitives (--expand)
     trouble: str | None = None         # DIES | SATURATES: what a near-zero local derivative means
+    shape: Callable | None = None      # (input shapes, p) -> the result's shape, known before any
+                                       # number is computed (budget.py); None: the inputs broadcast
 
     def __post_init__(self):
         if self.vjp is None:
@@ -138,6 +140,23 @@ def matmul_forward(xs, p):
     return a @ b
 
 
+def matmul_shape(shapes, p):
+    """np.matmul's result shape for the vectors and matrices matmul_forward accepts."""
+    a, b = shapes
+    if len(a) not in (1, 2) or len(b) not in (1, 2) or a[-1] != b[0]:
+        raise ValueError("@ needs matching inner sizes")
+    return a[:-1] + b[1:]
+
+
+def scalar_shape(shapes, p):
+    return ()
+
+
+def extreme_shape(shapes, p):
+    """max(x): a number; max(x, y, …): the arguments broadcast."""
+    return () if len(shapes) == 1 else np.broadcast_shapes(*shapes)
+
+
 def softmax_forward(xs, p):
     z = xs[0] - np.max(xs[0], axis=-1, keepdims=True) if np.ndim(xs[0]) else xs[0] * 0
     e = np.exp(z)
@@ -211,7 +230,7 @@ register(name="pow", gate=LOCAL, arity=2,
          symbol=const("**"), text=infix("**"),
          local_text=lambda a, o, p: [f"{a[1]}·{a[0]}^({a[1]}−1)", f"{o}·ln {a[0]}"])
 register(name="matmul", gate=MATMUL, arity=2, verb="matmul",
-         forward=matmul_forward, vjp=matmul_vjp,
+         forward=matmul_forward, vjp=matmul_vjp, shape=matmul_shape,
          symbol=const("@"), text=infix("@"), local_text=lambda a, o, p: [f"d·{a[1]}ᵀ", f"{a[0]}ᵀ·d"])
 
 # Unary gates that carry a literal constant p (DESIGN.md: `**2`, `*3`, `+1`, `1/x`).
@@ -266,17 +285,17 @@ register(name="leaky_relu", gate=LOCAL, verb="leaky relu: slope 1 above 0, the l
          local_text=lambda a, o, p: [f"([{a[0]} > 0] + {num(p)}·[{a[0]} ≤ 0])"])
 
 register(name="max", gate=MAX, arity=None, verb="max routes",
-         forward=extreme(np.max, np.maximum), vjp=route(np.argmax),
+         forward=extreme(np.max, np.maximum), vjp=route(np.argmax), shape=extreme_shape,
          symbol=const("max"), text=call("max"), local_text=lambda a, o, p: [f"[{n} = {o}]" for n in a])
 register(name="min", gate=MAX, arity=None, verb="min routes",
-         forward=extreme(np.min, np.minimum), vjp=route(np.argmin),
+         forward=extreme(np.min, np.minimum), vjp=route(np.argmin), shape=extreme_shape,
          symbol=const("min"), text=call("min"), local_text=lambda a, o, p: [f"[{n} = {o}]" for n in a])
 register(name="sum", gate=ADD, verb="sum distributes",
-         forward=lambda xs, p: np.sum(xs[0]),
+         forward=lambda xs, p: np.sum(xs[0]), shape=scalar_shape,
          vjp=lambda g, o, xs, p: (np.broadcast_to(g, np.shape(xs[0])) * 1.0,),
          symbol=const("Σ"), text=call("sum"), local_text=lambda a, o, p: ["1"])
 register(name="mean", gate=LOCAL, verb="mean distributes 1/n",
-         forward=lambda xs, p: np.sum(xs[0]) / np.size(xs[0]),   # empty: nan, no warning
+         forward=lambda xs, p: np.sum(xs[0]) / np.size(xs[0]), shape=scalar_shape,   # empty: nan
          vjp=lambda g, o, xs, p: (np.broadcast_to(g / max(np.size(xs[0]), 1), np.shape(xs[0])) * 1.0,),
          symbol=const("mean"), text=call("mean"), local_text=lambda a, o, p: ["1/n"])
 register(name="softmax", gate=LOCAL, verb="softmax",

@@ -1,19 +1,23 @@
 """The `nngraph` command: parse options, call the library, print. Thin on purpose."""
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 
-from .. import __version__, engine
+from .. import __version__, budget, engine
 from ..explain import diagnostics, paths, report
 from ..explain.captions import Captions
-from ..errors import UserError
+from ..errors import (INTERNAL_ERROR, UserError, json_safe, normal_name, readable_line,
+                      terminal_lines)
 from ..trace.builder import DEFAULT_MAX_NODES
-from ..explain.gradcheck import DEFAULT_TOLERANCE, check_gradients
+from ..explain.gradcheck import DEFAULT_TOLERANCE, MAX_CHECKED, check_gradients
 from ..numfmt import fmt_value, number_style
 from ..render.dot import DEFAULT_MAX_DRAWN
 from ..render.export import RenderOptions, render, render_many
@@ -35,7 +39,8 @@ Examples:
 
 \b
 Exit status: 0 ok; 1 a gradient check failed or a value or gradient is nan/inf;
-2 bad input; 3 Graphviz missing or failing.
+2 bad input (or over a limit: docs/limits.md); 3 Graphviz missing or failing;
+4 internal error (a bug in nngraph: please report it).
 """
 
 
@@ -62,6 +67,9 @@ class Options:
     view: str = "layers"
     plots: bool = False
     max_steps: int | None = None
+    max_numbers: int = budget.DEFAULT_MAX_NUMBERS
+    max_work: int = budget.DEFAULT_MAX_WORK
+    max_spec_bytes: int | None = None
 
 
 @click.command(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
@@ -104,6 +112,14 @@ class Options:
               help="Refuse graphs with more nodes than this.")
 @click.option("--max-length", type=click.IntRange(1), default=MAX_LENGTH, show_default=True,
               help="Refuse expressions longer than this many characters.")
+@click.option("--max-numbers", type=click.IntRange(1), default=budget.DEFAULT_MAX_NUMBERS, show_default=True,
+              help="Memory: refuse inputs whose values (every intermediate result; a spec's kept passes) "
+                   "would hold more numbers than this.")
+@click.option("--max-work", type=click.IntRange(1), default=budget.DEFAULT_MAX_WORK, show_default=True,
+              help="Time: refuse inputs that would take more arithmetic operations than this "
+                   "(matrix sizes × training steps, --check included).")
+@click.option("--max-spec-bytes", type=click.IntRange(1), default=None,
+              help="Network specs: refuse spec files larger than this (default 2,000,000).")
 @click.option("--view", type=click.Choice(["layers", "neurons"]), default="layers", show_default=True,
               help="Network specs: one node per matrix, or one node per neuron and one edge per weight.")
 @click.option("--plots", is_flag=True, help="Network specs: loss per step, ‖d‖ per layer, activations (PNG, SVG).")
@@ -114,7 +130,7 @@ class Options:
 def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
             precision, fractions, output, force, formats, no_gif, no_frames, frame_policy, theme,
             transparent, rankdir, dpi, slide, max_draw, view, plots, max_steps, max_nodes, max_length,
-            debug):
+            max_numbers, max_work, max_spec_bytes, debug):
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
@@ -129,8 +145,11 @@ def command(source, at, json_, no_render, explain, check, tolerance, seed, expan
                                    slide=slide, force=force, max_draw=max_draw)
     options = Options(source, at, json_, not no_render, explain, check, tolerance, seed, expand,
                       const_nodes, precision, fractions, output, force, render_options,
-                      max_nodes, max_length, debug, view, plots, max_steps)
-    with number_style(precision, fractions):
+                      max_nodes, max_length, debug, view, plots, max_steps, max_numbers, max_work,
+                      max_spec_bytes)
+    with number_style(precision, fractions), warnings.catch_warnings():
+        if not debug:     # numpy's RuntimeWarnings and the like: our own warning: lines say what matters
+            warnings.simplefilter("ignore")
         sys.exit(run(options))
 
 
@@ -140,17 +159,23 @@ def run(options: Options) -> int:
     from ..api import build
     values = {}
     for text in options.at:
-        values.update(parse_assignments(text))
+        given = parse_assignments(text)
+        for name in given:
+            if name in values:
+                raise UserError(f"--at: {name} is given twice", hint="give each name one value")
+        values.update(given)
     seed = parse_number_or_matrix(options.seed, "--seed") if options.seed else None
     graph = build(options.source, values, expand=options.expand, keep_constants=options.const_nodes,
                   max_nodes=options.max_nodes, max_length=options.max_length)
+    checks = budget.check_forward_passes(graph, MAX_CHECKED) if options.check else 0
+    budget.check_formula(graph, options.max_numbers, options.max_work, checks, options.json)
     steps = engine.run(graph, seed)
     if options.json:
-        click.echo(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
+        echo_json(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
         return status_of(graph, [], options)
     echo_lines(report.node_table(graph) + [""] + report.gradient_lines(graph))
     for name in options.explain:
-        echo_lines([""] + paths.explain_paths(graph, name))
+        echo_lines([""] + paths.explain_paths(graph, normal_name(name)))
     failed = echo_check(graph, options) if options.check else []
     status = status_of(graph, failed, options)
     if options.render:
@@ -166,14 +191,16 @@ def is_spec_file(source: str) -> bool:
 def run_network_spec(options: Options) -> int:
     """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
     from ..network.run import MAX_STEPS, run_spec     # the network front end only when it is used
-    run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS)
+    run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS,
+                   max_numbers=options.max_numbers, max_work=options.max_work,
+                   max_bytes=options.max_spec_bytes, json=options.json)
     if options.json:
-        click.echo(run.to_json())
+        echo_json(run.to_json())
     else:
         echo_lines(run.report_lines())
     found = run.diagnostics()
     for line in diagnostics.warning_lines(found):
-        click.echo(line, err=True)
+        echo(line, err=True)
     if options.render or options.plots:
         echo_rendered(render_network(run, options))
     return NUMERIC_TROUBLE if any(d.kind in ("nan", "inf") for d in found) else OK
@@ -208,30 +235,92 @@ def echo_rendered(rendered) -> None:
     parts = [f.relative_to(rendered.folder).parts for f in rendered.files]
     names = sorted({p[0] + ("/" if len(p) > 1 else "") for p in parts})
     frames = f" ({rendered.frame_count} frames)" if rendered.frame_count else ""
-    click.echo(f"\nwrote {rendered.folder}/: {', '.join(names)}{frames}")
+    echo(f"\nwrote {rendered.folder}/: {', '.join(names)}{frames}")
+
+
+class OutputError(UserError):
+    """Standard output cannot take what we print: a full disk, an encoding without ∂."""
+
+
+class ClosedOutput(UserError):
+    """The reader of our standard output went away (`nngraph … | head`): nothing to say, and the
+    status of a process its SIGPIPE ends, as for any other signal (128 + 13)."""
+    status = 141
+
+    def lines(self) -> list[str]:
+        return []
+
+
+def echo(text: str, err: bool = False) -> None:
+    """Every line nngraph prints goes through here: made terminal-safe (text from input cannot move
+    the cursor, set a title or ring a bell); on stderr also cut to a readable length."""
+    text = "\n".join(readable_line(line) for line in text.split("\n")) if err else terminal_lines(text)
+    write(text, err)
+
+
+def echo_json(text: str) -> None:
+    """The JSON document; for a stdout that cannot encode all of it (an ASCII or Latin-1 locale),
+    the same document with \\uXXXX escapes."""
+    text = json_safe(text)
+    if not text.isascii():
+        try:
+            text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+        except UnicodeEncodeError:
+            text = json_safe(text, ascii_only=True)
+        except LookupError:
+            pass
+    write(text)
+
+
+def write(text: str, err: bool = False) -> None:
+    try:
+        click.echo(text, err=err)
+    except UnicodeEncodeError as exc:
+        stream = sys.stderr if err else sys.stdout
+        bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else "?"
+        raise OutputError(f"the {'error' if err else 'standard'} output's encoding "
+                          f"({getattr(stream, 'encoding', None) or '?'}) cannot show {bad!r}",
+                          hint="use UTF-8: set PYTHONIOENCODING=utf-8, or a UTF-8 locale such as "
+                               "LANG=C.UTF-8 (--json works with any encoding)") from None
+    except OSError as exc:
+        quiet_stdout()
+        if exc.errno == errno.EPIPE:
+            raise ClosedOutput("the standard output was closed") from None
+        raise OutputError(f"cannot write to the standard output: {exc.strerror or exc}",
+                          hint="check the free space of the file or device it goes to") from None
+
+
+def quiet_stdout() -> None:
+    """After stdout failed, point it at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def echo_lines(lines) -> None:
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def echo_check(graph, options: Options) -> list:
     results = check_gradients(graph)
-    click.echo("\ngradient check (central finite differences):")
+    echo("\ngradient check (central finite differences):")
     for r in results:
         verdict = "ok" if r.relative_error <= options.tolerance else "MISMATCH"
         sampled = f" ({r.checked} of {r.analytic.size:,} entries)" if r.checked < r.analytic.size else ""
-        click.echo(f"  ∂/∂{r.variable}: analytic {fmt_value(r.analytic)}, numeric {fmt_value(r.numeric)}"
-                   f"{sampled}, relative error {r.relative_error:.2e}  {verdict}")
+        echo(f"  ∂/∂{r.variable}: analytic {fmt_value(r.analytic)}, numeric {fmt_value(r.numeric)}"
+             f"{sampled}, relative error {r.relative_error:.2e}  {verdict}")
     worst = max((r.relative_error for r in results), default=0.0)
-    click.echo(f"  max relative error {worst:.2e} (tolerance {options.tolerance:g})")
+    echo(f"  max relative error {worst:.2e} (tolerance {options.tolerance:g})")
     return [r for r in results if not r.relative_error <= options.tolerance]
 
 
 def status_of(graph, failed_checks: list, options: Options) -> int:
     found = diagnostics.diagnostics(graph)
     for line in diagnostics.warning_lines(found):
-        click.echo(line, err=True)
+        echo(line, err=True)
     numeric = any(d.kind in ("nan", "inf") for d in found)
     return NUMERIC_TROUBLE if failed_checks or numeric else OK
 
@@ -241,14 +330,39 @@ SHORT_OPTIONS = ("-o", "-h")
 
 def protect_leading_minus(argv: list[str]) -> list[str]:
     """`nngraph "-x*2"`: an expression starting with a minus is not an option (a space keeps
-    click from reading it as one; the parser ignores it)."""
-    protected = []
+    click from reading it as one; the parser ignores it). An option's value is left as it is
+    (`-o -weird` writes `-weird`), and `-oDIR` is the output folder when SOURCE is given too."""
+    roles = argument_roles(argv)
+
+    def source_elsewhere(i: int) -> bool:
+        return any(role in ("plain", "rest") or (role == "dashed" and not argv[j].startswith("-o"))
+                   for j, role in enumerate(roles) if j != i)
+    return [" " + arg if role == "dashed" and not (arg.startswith("-o") and source_elsewhere(i)) else arg
+            for i, (arg, role) in enumerate(zip(argv, roles))]
+
+
+def argument_roles(argv: list[str]) -> list[str]:
+    """Each argument's role: "option", "value" (of the option before it), "dashed" (one leading
+    minus: a formula, or -oDIR), "plain", "separator" (--) or "rest" (after it)."""
+    takes_value = {name for p in command.params if isinstance(p, click.Option) and not p.is_flag
+                   for name in (*p.opts, *p.secondary_opts)}
+    roles, expect_value = [], False
     for i, arg in enumerate(argv):
-        if arg == "--":
-            return protected + argv[i:]
-        looks_like_formula = arg.startswith("-") and not arg.startswith("--") and arg not in SHORT_OPTIONS
-        protected.append(" " + arg if looks_like_formula else arg)
-    return protected
+        if expect_value:
+            roles.append("value")
+            expect_value = False
+        elif arg == "--":
+            return roles + ["separator"] + ["rest"] * (len(argv) - i - 1)
+        elif arg in takes_value:
+            roles.append("option")
+            expect_value = True
+        elif arg.startswith("--") or arg in SHORT_OPTIONS:
+            roles.append("option")
+        elif arg.startswith("-") and len(arg) > 1:
+            roles.append("dashed")
+        else:
+            roles.append("plain")
+    return roles
 
 
 def main(argv=None) -> int:
@@ -263,21 +377,22 @@ def main(argv=None) -> int:
     except UserError as exc:
         if debug:
             traceback.print_exc()
-        click.echo("\n".join(exc.lines()), err=True)
+        if exc.lines():
+            click.echo("\n".join(exc.lines()), err=True)
         return exc.status
     except click.exceptions.Abort:
         click.echo("error: interrupted", err=True)
         return 2
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(readable_line(f"error: {exc.format_message()}"), err=True)
         click.echo("hint: nngraph --help lists the options, with examples", err=True)
         return 2
     except Exception as exc:    # a bug of ours, not the user's: still no traceback unless asked
         if debug:
             traceback.print_exc()
-        click.echo(f"error: internal error (a bug in nngraph, please report it): "
-                   f"{type(exc).__name__}: {exc}", err=True)
-        return 1
+        click.echo(readable_line(f"error: internal error (a bug in nngraph, please report it): "
+                                 f"{type(exc).__name__}: {exc}"), err=True)
+        return INTERNAL_ERROR
 
 
 def entry_point() -> None:

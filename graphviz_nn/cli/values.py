@@ -6,7 +6,7 @@ import keyword
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import NAME_LIMIT, UserError, normal_name
 from ..ops import FUNCTIONS
 from ..trace.expr import quiet_parser
 
@@ -33,7 +33,7 @@ def parse_assignments(text: str) -> dict[str, np.ndarray]:
     values = {}
     for part in split_top_level(text):
         name, sep, value = part.partition("=")
-        name = name.strip()
+        name = normal_name(name.strip())     # as Python's parser reads the formula's names (NFKC)
         if not sep:
             raise UserError(f"--at expects name=value, got {part.strip()!r}",
                             hint='for example --at x=1,y=2 or --at "X=[[1,2],[-1,2]]"')
@@ -45,8 +45,11 @@ def parse_assignments(text: str) -> dict[str, np.ndarray]:
 
 
 def check_name(name: str) -> None:
+    if len(name) > NAME_LIMIT:
+        raise UserError(f"--at: a name of {len(name):,} characters; names are at most {NAME_LIMIT}",
+                        hint="a node is drawn with its name: use a shorter one")
     if not name.isidentifier() or name.startswith("__") or keyword.iskeyword(name):
-        raise UserError(f"--at: {name!r} is not a variable name",
+        raise UserError(f"--at: {shorten(name)!r} is not a variable name",
                         hint="names are letters, digits and _, not starting with a digit or __")
     if name in FUNCTIONS:
         raise UserError(f"--at: {name} is a function name and cannot be a variable")

@@ -33,15 +33,23 @@ def new_figure(title: str, per_step: bool = True):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
+    quiet_matplotlib()
     figure = Figure(figsize=(6.4, 4.2), dpi=100)
     FigureCanvasAgg(figure)          # the Agg backend, without touching pyplot's global state
     axes = figure.add_subplot()
-    axes.set_title(title, fontsize="medium")
+    # the title comes from the spec: plain text, never mathtext ($x$) or TeX, whatever it holds
+    axes.set_title(title, fontsize="medium", parse_math=False, usetex=False)
     axes.grid(True, alpha=0.3)
     if per_step:
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("training step")
     return figure, axes
+
+
+def quiet_matplotlib() -> None:
+    """matplotlib logs missing glyphs and fonts on stderr: the user's stderr holds our lines only."""
+    import logging
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 
 def steps_of(run) -> np.ndarray:

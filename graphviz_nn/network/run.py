@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .. import engine
+from .. import budget, engine
 from ..errors import UserError
 from ..explain import report
 from ..explain.captions import Captions
@@ -80,9 +80,18 @@ class NetworkRun:
 
 
 def run_spec(path: str, view: str = "layers", max_steps: int = MAX_STEPS,
-             drawn_passes: int = DRAWN_PASSES) -> NetworkRun:
-    """Read a network spec (TOML) and run it: the CLI's one call for `nngraph spec.toml`."""
-    return run_network(load_spec(path, max_steps), view, drawn_passes)
+             drawn_passes: int = DRAWN_PASSES, *, max_numbers: int = budget.DEFAULT_MAX_NUMBERS,
+             max_work: int = budget.DEFAULT_MAX_WORK, max_bytes: int | None = None,
+             json: bool = False) -> NetworkRun:
+    """Read a network spec (TOML) and run it: the CLI's one call for `nngraph spec.toml`. Its cost
+    in memory and time is checked from the shapes and the step count before any pass runs."""
+    spec = load_spec(path, max_steps, max_bytes, max_numbers)
+    count = spec.train.steps if spec.train else 1
+    undrawn = max(0, count - drawn_passes - 1) * numbers_per_pass(spec)     # as run_network keeps them
+    budget.check_network(spec, max_numbers, max_work, drawn_passes,
+                         undrawn if numbers_per_pass(spec) * count <= ARRAY_BUDGET else 0, json)
+    with np.errstate(all="ignore"):     # overflow is reported on warning: lines, not as numpy's warnings
+        return run_network(spec, view, drawn_passes)
 
 
 def run_network(spec: NetworkSpec, view: str = "layers", drawn_passes: int = DRAWN_PASSES) -> NetworkRun:

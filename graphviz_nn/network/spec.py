@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import reprlib
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
 from .ops import ACTIVATIONS, LOSSES, REDUCED_LOSSES
 from .optim import RULES
 
 MAX_STEPS = 10_000
 MAX_ENTRIES = 1_000_000          # numbers in one matrix (data, weights, a layer's values)
-MAX_FILE_BYTES = 20_000_000
+MAX_FILE_BYTES = 2_000_000       # tomllib reads ~0.7 MB/s: the file's size bounds the parsing time
 
 LAYER_TYPES = ("linear", *ACTIVATIONS)
 LOSS_TYPES = tuple(LOSSES)
@@ -108,6 +111,22 @@ class Place:
         return UserError(f"{self.file}: {where}: {message}", hint=hint)
 
 
+BRIEF = reprlib.Repr()
+BRIEF.maxstring, BRIEF.maxother, BRIEF.maxlist, BRIEF.maxdict, BRIEF.maxlevel = 40, 40, 4, 4, 2
+
+
+def brief(value) -> str:
+    """A value from the spec as a message shows it: bounded however large the value is (a row of
+    500,000 numbers, an integer of 4,000 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 40:
+        return f"{'a negative' if value < 0 else 'a'} whole number of {len(str(abs(value))):,} digits"
+    return BRIEF.repr(value)
+
+
+def count_text(n: int) -> str:
+    return f"{n:,}" if n < 10 ** 40 else brief(n)
+
+
 def check_keys(table: dict, known, place: Place) -> None:
     for key in table:
         if key not in known:
@@ -124,26 +143,34 @@ def need(table: dict, key: str, place: Place, what: str):
 
 def choice(value, options, place: Place, key: str, what: str) -> str:
     if value not in options:
-        close = difflib.get_close_matches(str(value), options, n=1)
+        close = difflib.get_close_matches(brief(value), options, n=1)
         guess = f"did you mean {close[0]}? " if close else ""
-        raise place.error(key, f"unknown {what} {value!r}", hint=f"{guess}known: {', '.join(options)}")
+        raise place.error(key, f"unknown {what} {brief(value)}", hint=f"{guess}known: {', '.join(options)}")
     return value
 
 
 def number(value, place: Place, key: str, low=-math.inf, high=math.inf, closed_high=True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise place.error(key, f"must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
+        raise place.error(key, f"must be a finite number, got {brief(value)}")
     if not (low <= value and (value <= high if closed_high else value < high)):
         bracket = "]" if closed_high else ")"
-        raise place.error(key, f"must lie in [{low:g}, {high:g}{bracket}, got {value!r}")
+        raise place.error(key, f"must lie in [{low:g}, {high:g}{bracket}, got {brief(value)}")
     return float(value)
+
+
+def finite(value) -> bool:
+    """A float that is not nan or ±inf, or a whole number a float can hold (TOML integers have any size)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def whole(value, place: Place, key: str, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise place.error(key, f"must be a whole number ≥ {low}, got {value!r}")
+        raise place.error(key, f"must be a whole number ≥ {low}, got {brief(value)}")
     if high is not None and value > high:
-        raise place.error(key, f"{value:,} is more than the limit of {high:,}",
+        raise place.error(key, f"{count_text(value)} is more than the limit of {high:,}",
                           hint="raise the limit (max_steps) if you really need this")
     return value
 
@@ -176,9 +203,9 @@ def matrix(value, place: Place, key: str) -> np.ndarray:
 
 def entry(v, place: Place, key: str) -> None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise place.error(key, f"entries must be numbers, got {v!r}")
-    if not math.isfinite(v):
-        raise place.error(key, f"entries must be finite, got {v!r}")
+        raise place.error(key, f"entries must be numbers, got {brief(v)}")
+    if not finite(v):
+        raise place.error(key, f"entries must be finite numbers, got {brief(v)}")
 
 
 def two_d(value, place: Place, key: str, hint: str) -> np.ndarray:
@@ -190,34 +217,83 @@ def two_d(value, place: Place, key: str, hint: str) -> np.ndarray:
 
 # ---- reading the file ----------------------------------------------------------------
 
-def load_spec(path: str, max_steps: int = MAX_STEPS) -> NetworkSpec:
-    return parse_spec(read_toml(path), path, max_steps)
+def load_spec(path: str, max_steps: int = MAX_STEPS, max_bytes: int | None = None,
+              max_numbers: int | None = None) -> NetworkSpec:
+    return parse_spec(read_toml(path, max_bytes), path, max_steps, max_numbers)
 
 
-def read_toml(path: str) -> dict:
-    file = Path(path)
+def read_toml(path: str, max_bytes: int | None = None) -> dict:
+    """The spec file's TOML: a regular file (not a FIFO or a device, which could block or never
+    end), of at most max_bytes bytes, checked before it is parsed; a UTF-8 BOM is allowed."""
+    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    data = read_bounded(path, limit)
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise UserError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes")
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read the network spec {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"cannot read the network spec {path}: not UTF-8 text (byte {exc.start + 1:,})") from None
+    text = text.removeprefix("\ufeff")       # a byte-order mark, as some editors write
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid TOML: arrays or tables nested too deeply",
+                        hint="a matrix needs two levels of brackets") from None
+    except (ValueError, OverflowError, MemoryError) as exc:     # e.g. an integer of 5,000 digits
+        raise UserError(f"{path}: not valid TOML: {exc}") from None
 
 
-def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS) -> NetworkSpec:
+def read_bounded(path: str, limit: int) -> bytes:
+    """At most limit + 1 bytes of a regular file: /dev/zero or a FIFO named spec.toml is refused
+    at once (opened without blocking, its type checked on the open file), a huge file unread."""
+    def refuse(reason: str) -> UserError:
+        return UserError(f"cannot read the network spec {path}: {reason}")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
+        if info.st_size > limit:
+            raise too_large(path, limit)
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:                    # a file that grew, or one whose size reads as 0 (/proc)
+            raise too_large(path, limit)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def too_large(path: str, limit: int) -> BudgetError:
+    return BudgetError(f"{path}: the file is larger than {limit:,} bytes, the limit for a spec file",
+                       "--max-spec-bytes", advice="; parsing takes about 1.5 s a megabyte")
+
+
+def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS,
+               max_numbers: int | None = None) -> NetworkSpec:
+    """The checked spec. max_numbers: refuse, while the weights are made, a network whose one pass
+    would hold more numbers than this (budget.py checks the whole run once the spec is read)."""
     file = str(path)
     top = Place(file, "the top level")
     check_keys(doc, TOP_KEYS, top)
     title = doc.get("title", Path(path).stem)
     if not isinstance(title, str):
         raise top.error("title", "must be a string")
+    title = display_text(title, TITLE_LIMIT)     # drawn above pictures and plots: one readable line
     seed = whole(doc.get("seed", 0), top, "seed", 0)
     X, raw_y = parse_data(table_of(doc, "data", top, required=True), Place(file, "[data]"))
-    layers, params = parse_layers(doc, X, seed, file)
+    layers, params = parse_layers(doc, X, seed, file, max_numbers)
     loss = parse_loss(doc.get("loss"), layers, Place(file, "[loss]"), top)
     y = targets(raw_y, loss, X, layers[-1], Place(file, "[data]"))
     train = parse_train(doc.get("train"), len(X), max_steps, Place(file, "[train]"), top)
@@ -246,7 +322,7 @@ def parse_data(data: dict, place: Place) -> tuple[np.ndarray, np.ndarray | None]
 
 # ---- layers and their parameters ------------------------------------------------------
 
-def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str):
+def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: int | None = None):
     tables = doc.get("layer")
     top = Place(file, "the top level")
     if tables is None:
@@ -257,6 +333,7 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str):
         raise top.error("layer", "the network needs at least one [[layer]]")
     n, width, current = X.shape[0], X.shape[1], "X"
     layers, params, index, after_activation = [], {}, 0, False
+    held = X.size           # numbers one pass holds so far: X, the weights, each layer's values
     for position, table in enumerate(tables, start=1):
         kind = table.get("type")
         place = Place(file, f"[[layer]] {position}" + (f" ({kind})" if isinstance(kind, str) else ""))
@@ -264,10 +341,12 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str):
                       LAYER_TYPES, place, "type", "layer type")
         if kind == "linear":
             index += 1
-            layer, W, b = parse_linear(table, position, index, (n, width), current, seed, place)
+            layer, W, b = parse_linear(table, position, index, (n, width), current, seed, place,
+                                       (held, max_numbers))
             params[f"W{index}"] = W
             if b is not None:
                 params[f"b{index}"] = b
+            held += W.size + (0 if b is None else b.size)
             after_activation = False
         else:
             if after_activation:
@@ -278,9 +357,19 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str):
         if n * layer.width > MAX_ENTRIES:
             raise place.error(None, f"{layer.name} would be {n}×{layer.width}: more than the limit of "
                                     f"{MAX_ENTRIES:,} numbers")
+        held += n * layer.width
+        if max_numbers is not None and held > max_numbers:
+            raise over_budget(place, held, max_numbers)
         layers.append(layer)
         width, current = layer.width, layer.name
     return layers, params
+
+
+def over_budget(place: Place, held: int, limit: int) -> BudgetError:
+    """Refused while the weights are made, before they are: one pass alone is over the budget."""
+    return BudgetError(f"{place.file}: one pass of this network would hold at least {held:,} numbers (X, "
+                       f"the weights, each layer's values, up to {place.table}): more than the limit of "
+                       f"{limit:,}", "--max-numbers")
 
 
 def parse_activation(table, kind, position, index, width, place) -> Layer:
@@ -290,7 +379,7 @@ def parse_activation(table, kind, position, index, width, place) -> Layer:
     return Layer(kind, position, index, width, slope=slope)
 
 
-def parse_linear(table, position, k, in_shape, current, seed, place):
+def parse_linear(table, position, k, in_shape, current, seed, place, budget=(0, None)):
     check_keys(table, LINEAR_KEYS, place)
     n, width = in_shape
     if "W" in table:
@@ -302,7 +391,7 @@ def parse_linear(table, position, k, in_shape, current, seed, place):
             raise place.error("W", f"W{k} is {shape_text(W.shape)} but its input {current} is "
                                    f"{n}×{width}: W{k} needs {width} rows")
     else:
-        W = initial_weights(table, k, width, current, n, seed, place)
+        W = initial_weights(table, k, width, current, n, seed, place, budget)
     b = parse_bias(table, k, W, seed, place)
     return Layer("linear", position, k, W.shape[1], bias=b is not None), W, b
 
@@ -311,10 +400,10 @@ def declared_shape(table, k, width, current, n, place) -> tuple[int, int]:
     if "shape" in table:
         shape = table["shape"]
         if not (isinstance(shape, list) and len(shape) == 2):
-            raise place.error("shape", f"must be [rows, columns] of W{k}, got {shape!r}")
+            raise place.error("shape", f"must be [rows, columns] of W{k}, got {brief(shape)}")
         rows, cols = (whole(v, place, "shape", 1) for v in shape)
         if "units" in table and table["units"] != cols:
-            raise place.error("units", f"says {table['units']!r} but shape says {cols} columns")
+            raise place.error("units", f"says {brief(table['units'])} but shape says {cols} columns")
         if rows != width:
             raise place.error("shape", f"W{k} is {rows}×{cols} but its input {current} is "
                                        f"{n}×{width}: W{k} needs {width} rows")
@@ -324,11 +413,15 @@ def declared_shape(table, k, width, current, n, place) -> tuple[int, int]:
     raise place.error("W", f"missing key: give W{k}, or shape = [{width}, units] (or units = …) with init")
 
 
-def initial_weights(table, k, width, current, n, seed, place) -> np.ndarray:
+def initial_weights(table, k, width, current, n, seed, place, budget=(0, None)) -> np.ndarray:
+    """Wk filled by its init. budget: (numbers one pass holds so far, the limit), checked first."""
     shape = declared_shape(table, k, width, current, n, place)
     if shape[0] * shape[1] > MAX_ENTRIES:
-        raise place.error("shape", f"W{k} would hold {shape[0] * shape[1]:,} numbers: more than the "
-                                   f"limit of {MAX_ENTRIES:,}")
+        raise place.error("shape", f"W{k} would hold {count_text(shape[0] * shape[1])} numbers: more "
+                                   f"than the limit of {MAX_ENTRIES:,}")
+    held, limit = budget
+    if limit is not None and held + shape[0] * shape[1] + n * shape[1] > limit:
+        raise over_budget(place, held + shape[0] * shape[1] + n * shape[1], limit)
     init = choice(need(table, "init", place, f"how to fill W{k}: {', '.join(INITS)}"),
                   INITS, place, "init", "init")
     options = init_options(table, init, place)
@@ -468,7 +561,7 @@ def parse_order(table, n: int, place: Place) -> tuple[int, ...] | None:
         raise place.error("order", "must be a list of observation numbers, e.g. [2, 1]")
     for v in order:
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= n:
-            raise place.error("order", f"observations are numbered 1 to {n}, got {v!r}")
+            raise place.error("order", f"observations are numbered 1 to {n}, got {brief(v)}")
     return tuple(order)
 
 

@@ -8,7 +8,7 @@ import warnings
 from itertools import accumulate
 
 
-from ..errors import UserError
+from ..errors import NAME_LIMIT, UserError
 from ..graph import Graph
 from .builder import GraphBuilder, Literal, excerpt
 from ..ops import FUNCTIONS, OPS
@@ -229,6 +229,9 @@ class ExpressionTracer:
 
     def variable(self, node: ast.Name) -> int:
         name = node.id
+        if len(name) > NAME_LIMIT:
+            raise UserError(f"a name of {len(name):,} characters; names are at most {NAME_LIMIT}",
+                            self.source, self.span(node), hint="a node is drawn with its name: use a shorter one")
         if name.startswith("__"):
             raise self.refuse(node, f"the name {name}")
         if name in FUNCTIONS:

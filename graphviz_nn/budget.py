@@ -1,0 +1,166 @@
+"""Budgets: what an input will cost in memory and time, worked out from shapes alone and checked
+before any number is computed (DESIGN.md, "Contracts"; docs/limits.md lists every limit).
+
+Two budgets, one unit each, for formulas and network specs alike:
+- memory, in numbers held at once (`--max-numbers`): a formula's values, every intermediate
+  result included; a spec's values across the passes it keeps (the drawn ones keep every matrix);
+- time, in arithmetic operations (`--max-work`): a multiply-add of a matrix product, or one
+  elementwise operation, over the forward pass, the backward pass, the optimizer's update and
+  the finite differences of `--check`, times the training steps.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import BudgetError
+from .graph import Graph
+from .numfmt import shape_text
+from .ops import MATMUL, OPS
+
+DEFAULT_MAX_NUMBERS = 20_000_000      # ~25-35 bytes each (a value, its gradient, the edges' shares):
+                                      # ~0.5-0.7 GB
+DEFAULT_MAX_WORK = 10_000_000_000     # ~1-2 minutes of numpy (measured: ~1e8 operations/s on small
+                                      # matrices, where numpy's per-call cost shows)
+BACKWARD_FACTOR = 3                   # forward + backward: a gate's VJP costs about twice its forward
+JSON_FACTOR = 20                      # --json writes each number 4-5 times (value and gradient, on its
+                                      # node and its edges) as Python floats, then as indented text:
+                                      # ~500 bytes and ~20 µs a number, measured
+
+# Network specs: elementwise operations per number, beyond the matrix products, per pass.
+ACTIVATION_COST = 8                   # forward, local derivative, VJP, diagnostics
+OPTIMIZER_COST = {"sgd": 3, "momentum": 5, "nesterov": 7, "rmsprop": 9, "adam": 14}
+PASS_OVERHEAD = 200_000               # building a pass's graph and walking it: ~1 ms in operations
+DRAWN_PASS_COST = 40                  # a drawn pass also writes every value onto its graph, records
+                                      # steps, captions and diagnostics: operations per number it holds
+
+
+def size_of(shape) -> int:
+    return math.prod(shape)
+
+
+def result_shapes(graph: Graph) -> dict:
+    """Every node's shape, the gates' worked out from their inputs' with the ops' shape rules, in
+    one pass over the order: nothing is computed. None where a gate's inputs do not fit (the
+    evaluator then says so, naming the gate) and for everything computed from it."""
+    nodes, args = graph.node_attrs, graph.args
+    shapes = {n: np.shape(nodes[n]["value"]) for n in graph.leaves()}
+    for n in graph.gates():
+        inputs = [shapes[u] for u in args[n]]
+        if any(s is None for s in inputs):
+            shapes[n] = None
+            continue
+        rule = OPS[nodes[n]["op"]].shape
+        try:
+            shapes[n] = tuple(rule(inputs, nodes[n]["p"]) if rule else np.broadcast_shapes(*inputs))
+        except (ValueError, TypeError):
+            shapes[n] = None
+    return shapes
+
+
+def gate_work(op: str, inputs: list, result: tuple) -> int:
+    """Operations of one gate's forward rule: multiply-adds of a product, else one per number."""
+    if OPS[op].gate == MATMUL and len(inputs) >= 2:
+        a, b = inputs[0], inputs[1]
+        return size_of(a) * (b[-1] if len(b) == 2 else 1) + sum(size_of(s) for s in inputs[2:])
+    return max(size_of(result), sum(size_of(s) for s in inputs))
+
+
+def check_formula(graph: Graph, max_numbers: int = DEFAULT_MAX_NUMBERS,
+                  max_work: int = DEFAULT_MAX_WORK, checks: int = 0, json: bool = False) -> None:
+    """Refuse a traced formula whose values would hold more than max_numbers numbers (with --json,
+    each counts JSON_FACTOR times) or whose passes would take more than max_work operations.
+    `checks`: forward passes the gradient check adds (2 per checked entry)."""
+    shapes = result_shapes(graph)
+    nodes, args = graph.node_attrs, graph.args
+    numbers, work, largest = 0, 0, None
+    for n, shape in shapes.items():
+        if shape is None:
+            continue
+        numbers += size_of(shape)
+        if nodes[n]["kind"] == "op":
+            work += gate_work(nodes[n]["op"], [shapes[u] for u in args[n]], shape)
+            if largest is None or size_of(shape) > size_of(shapes[largest]):
+                largest = n
+    weight = JSON_FACTOR if json else 1
+    if numbers * weight > max_numbers:
+        where = ""
+        source, span = None, None
+        if largest is not None:
+            node = nodes[largest]
+            where = f"; the largest, {node['text']}, is {shape_text(shapes[largest])}"
+            if graph.source and node.get("span"):
+                source, span = graph.source, node["span"]
+        json_note = f" (× {JSON_FACTOR} for --json)" if json else ""
+        raise BudgetError(f"the values of this formula would hold {numbers * weight:,} numbers{json_note}"
+                          f"{where}: more than the limit of {max_numbers:,}", "--max-numbers",
+                          source=source, span=span)
+    total = work * (BACKWARD_FACTOR + checks)
+    if total > max_work:
+        check_note = f", and {checks:,} more forward passes for --check" if checks else ""
+        raise BudgetError(f"this formula would take about {total:,} operations (forward and backward"
+                          f"{check_note}): more than the limit of {max_work:,}", "--max-work")
+
+
+def check_forward_passes(graph: Graph, max_checked: int) -> int:
+    """Forward passes `--check` adds: one per variable at the point, two per checked entry."""
+    return sum(1 + 2 * min(size_of(np.shape(graph[n]["value"])), max_checked) for n in graph.variables())
+
+
+# ---- network specs ------------------------------------------------------------------------------
+
+def pass_rows(spec) -> int:
+    return max(len(spec.rows(step)) for step in (1, 2))
+
+
+def network_numbers(spec, rows: int) -> int:
+    """Numbers in one pass's values: X, the parameters, each layer's output, y and the loss."""
+    numbers = rows * spec.X.shape[1] + sum(v.size for v in spec.params.values())
+    numbers += sum(rows * layer.width for layer in spec.layers)
+    if spec.loss is not None:
+        numbers += rows * spec.layers[-1].width + 1
+    return numbers
+
+
+def network_work(spec, rows: int) -> int:
+    """Operations of one training pass: products forward and back, elementwise layers, the update."""
+    work, width = 0, spec.X.shape[1]
+    for layer in spec.layers:
+        if layer.type == "linear":
+            work += BACKWARD_FACTOR * rows * width * layer.width + (2 * rows * layer.width if layer.bias else 0)
+        else:
+            work += ACTIVATION_COST * rows * layer.width
+        width = layer.width
+    if spec.loss is not None:
+        work += ACTIVATION_COST * rows * width
+    if spec.train is not None:
+        work += OPTIMIZER_COST.get(spec.train.optimizer, 14) * sum(v.size for v in spec.params.values())
+    return work
+
+
+def check_network(spec, max_numbers: int = DEFAULT_MAX_NUMBERS, max_work: int = DEFAULT_MAX_WORK,
+                  drawn_passes: int = 50, undrawn_numbers: int = 0, json: bool = False) -> None:
+    """Refuse a spec whose kept passes would hold more than max_numbers numbers, or whose training
+    would take more than max_work operations: from the shapes and the step count alone.
+    undrawn_numbers: what the passes that are not drawn keep, all together (network/run.py)."""
+    steps = spec.train.steps if spec.train else 1
+    rows = pass_rows(spec)
+    drawn = min(steps, drawn_passes) + (1 if steps > drawn_passes else 0)
+    per_pass = network_numbers(spec, rows)
+    kept = drawn * per_pass + undrawn_numbers
+    weight = JSON_FACTOR if json else 1
+    if kept * weight > max_numbers:
+        json_note = f" (× {JSON_FACTOR} for --json)" if json else ""
+        which = f"the {drawn:,} passes kept whole (the first {drawn_passes} and the last)" \
+            if steps > drawn_passes else f"the {drawn:,} passes, kept whole," if drawn > 1 else "the pass"
+        raise BudgetError(f"{spec.path}: {which} would hold {kept * weight:,} numbers{json_note}, "
+                          f"{per_pass:,} per pass: more than the limit of {max_numbers:,}", "--max-numbers",
+                          advice=", or train fewer steps" if drawn > 1 else "")
+    per_step = network_work(spec, rows)
+    work = steps * (per_step + PASS_OVERHEAD) + drawn * DRAWN_PASS_COST * per_pass
+    if work > max_work:
+        what = f"{steps:,} training steps" if spec.train else "the pass"
+        raise BudgetError(f"{spec.path}: {what} would take about {work:,} operations ({per_step:,} per "
+                          f"step): more than the limit of {max_work:,}", "--max-work",
+                          advice=", or train fewer steps" if spec.train else "")
