@@ -369,9 +369,16 @@ def main(argv=None) -> int:
     """Entry point: every error a user can cause becomes one `error:` line and an exit status."""
     argv = protect_leading_minus(sys.argv[1:] if argv is None else list(argv))
     debug = "--debug" in (argv[:argv.index("--")] if "--" in argv else argv)   # not an expression "--debug"
+    from .signals import Interrupted, signals_as_exceptions
     try:
-        command.main(args=argv, prog_name="nngraph", standalone_mode=False)
+        with signals_as_exceptions():   # SIGINT/TERM/HUP/QUIT: everything cleaned up, then 128 + n
+            command.main(args=argv, prog_name="nngraph", standalone_mode=False)
         return OK
+    except Interrupted as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        return exc.status
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else OK
     except UserError as exc:
@@ -380,9 +387,9 @@ def main(argv=None) -> int:
         if exc.lines():
             click.echo("\n".join(exc.lines()), err=True)
         return exc.status
-    except click.exceptions.Abort:
-        click.echo("error: interrupted", err=True)
-        return 2
+    except click.exceptions.Abort:      # a KeyboardInterrupt raised some other way: as Ctrl-C
+        click.echo("error: interrupted (SIGINT)", err=True)
+        return 130
     except click.ClickException as exc:
         click.echo(readable_line(f"error: {exc.format_message()}"), err=True)
         click.echo("hint: nngraph --help lists the options, with examples", err=True)

@@ -1,18 +1,21 @@
 """Running Graphviz: one place that calls the `dot` program and turns its failures into clear errors."""
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GraphvizError
+from .files import scratch_folder, uninterrupted
 
 INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` (Debian/Ubuntu), "
                 "`brew install graphviz` (macOS), or see https://graphviz.org/download/")
 TIMEOUT_SECONDS = 300
+GRAPHVIZ_SVG = re.compile(r'<svg width="[\d.]+pt" height="[\d.]+pt"\s+viewBox="[^"]*"')   # what svg.py reads
 
 
 @dataclass
@@ -37,38 +40,94 @@ def program(name: str = "dot") -> str:
 
 
 def run(args: list[str], source: str, cwd: str | None = None) -> bytes:
+    """Run a Graphviz program; however the run ends (an error, a timeout, a signal turned into an
+    exception), the program is not left running."""
+    process = None
     try:
-        done = subprocess.run(args, input=source.encode(), capture_output=True, cwd=cwd,
-                              timeout=TIMEOUT_SECONDS)
+        with uninterrupted():               # a started program is always recorded, so it can be stopped
+            process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, cwd=cwd)
+        stdout, stderr = process.communicate(source.encode(), timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         raise GraphvizError(f"Graphviz took longer than {TIMEOUT_SECONDS} s and was stopped",
                             hint="draw fewer nodes (--frames none, or the layer view)") from None
     except OSError as exc:
         raise GraphvizError(f"Graphviz could not be run: {exc}", hint=INSTALL_HINT) from None
-    if done.returncode != 0:
-        message = done.stderr.decode(errors="replace").strip().splitlines()
-        raise GraphvizError("Graphviz failed: " + (message[0] if message else f"exit status {done.returncode}"))
-    return done.stdout
+    finally:
+        if process is not None:
+            with uninterrupted():
+                stop(process)
+    if process.returncode != 0:
+        message = stderr.decode(errors="replace").strip().splitlines()
+        raise GraphvizError("Graphviz failed: " + (message[0] if message else f"exit status {process.returncode}"))
+    return stdout
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Kill the program if it still runs, wait for it, close its pipes."""
+    if process.poll() is None:
+        with contextlib.suppress(OSError):
+            process.kill()
+        process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+def output(folder: Path, name: str, program_name: str = "dot") -> bytes:
+    """A file Graphviz was asked to write: a run that exits 0 without it is a Graphviz failure."""
+    try:
+        data = (Path(folder) / name).read_bytes()
+    except FileNotFoundError:
+        data = b""
+    if not data.strip():
+        raise GraphvizError(f"Graphviz failed: `{program_name}` exited without error but wrote no {name}",
+                            hint="check the Graphviz installation (`dot -V`)")
+    return data
+
+
+def text_output(folder: Path, name: str, program_name: str = "dot") -> str:
+    try:
+        return output(folder, name, program_name).decode("utf-8")
+    except UnicodeDecodeError:
+        raise GraphvizError(f"Graphviz failed: `{program_name}` wrote {name} that is not UTF-8 text",
+                            hint="check the Graphviz installation (`dot -V`)") from None
+
+
+def json_output(folder: Path, name: str) -> dict:
+    text = text_output(folder, name)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("bb"), str):
+        raise GraphvizError(f"Graphviz failed: `dot` wrote {name} that is not a Graphviz JSON layout",
+                            hint="check the Graphviz installation (`dot -V`)")
+    return document
 
 
 def layout(source: str, coordinates: bool = True, positioned: bool = False) -> Layout:
     """The one layout of a graph: SVG, and json and positioned DOT when asked, from one `dot` run."""
     dot = program("dot")
     outputs = [("svg", True), ("json", coordinates), ("dot", positioned)]
-    with tempfile.TemporaryDirectory(prefix="nngraph-") as tmp:
+    with scratch_folder() as tmp:
         args = [dot] + [a for fmt, wanted in outputs if wanted for a in (f"-T{fmt}", f"-olayout.{fmt}")]
         run(args, source, cwd=tmp)
-        read = lambda fmt: (Path(tmp) / f"layout.{fmt}").read_text(encoding="utf-8")
-        return Layout(read("svg"), json.loads(read("json")) if coordinates else None,
-                      read("dot") if positioned else None)
+        svg = text_output(tmp, "layout.svg")
+        if not GRAPHVIZ_SVG.search(svg) or '<g id="graph0"' not in svg:
+            raise GraphvizError("Graphviz failed: `dot` wrote layout.svg that is not a Graphviz SVG",
+                                hint="check the Graphviz installation (`dot -V`)")
+        return Layout(svg, json_output(tmp, "layout.json") if coordinates else None,
+                      text_output(tmp, "layout.dot") if positioned else None)
 
 
 def render_positioned(sources: list[str], fmt: str, dpi: int | None = None) -> list[bytes]:
     """Render already laid-out graphs (`neato -n2`: no new layout) in one process."""
     neato = program("neato")
     args = [neato, "-n2", f"-T{fmt}", "-O"] + ([f"-Gdpi={dpi}"] if dpi else [])
-    with tempfile.TemporaryDirectory(prefix="nngraph-") as tmp:
-        (Path(tmp) / "g.dot").write_text("\n".join(sources), encoding="utf-8")
+    with scratch_folder() as tmp:
+        (tmp / "g.dot").write_text("\n".join(sources), encoding="utf-8")
         run(args + ["g.dot"], "", cwd=tmp)
         names = ["g.dot." + fmt] + [f"g.dot.{i}.{fmt}" for i in range(2, len(sources) + 1)]
-        return [(Path(tmp) / n).read_bytes() for n in names]
+        return [output(tmp, n, "neato") for n in names]
