@@ -29,6 +29,8 @@ class Op:
     verb: str = ""                     # how captions name the rule ("mul swaps"); empty: the symbol
     expansion: Callable | None = None  # (emit, x, p) -> node: the op as primitives (--expand)
     trouble: str | None = None         # DIES | SATURATES: what a near-zero local derivative means
+    kink: Callable | None = None       # (out, xs, p) -> whether the gate sits where it has no derivative
+    convention: str = ""               # which one-sided derivative it takes there, in words
     shape: Callable | None = None      # (input shapes, p) -> the result's shape, known before any
                                        # number is computed (budget.py); None: the inputs broadcast
 
@@ -179,6 +181,18 @@ def times_log(out, base):
     return np.where(np.equal(out, 0), 0.0, out * np.log(base))
 
 
+def at_zero(out, xs, p) -> bool:
+    return bool(np.any(np.equal(xs[0], 0)))
+
+
+def tie(out, xs, p) -> bool:
+    """max/min of several arguments: two of them hold the extreme value (one argument: two entries do)."""
+    if len(xs) == 1:
+        return bool(np.sum(np.equal(xs[0], out)) > 1)
+    holders = sum(np.broadcast_to(np.equal(x, out), np.shape(out)).astype(int) for x in xs)
+    return bool(np.any(holders > 1))
+
+
 def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))   # no overflow warning for large |x|
 
@@ -267,7 +281,8 @@ register(name="rpow", gate=LOCAL,
 unary("exp", np.exp, lambda o, xs, p: o, lambda a, o, p: [o])
 unary("log", np.log, lambda o, xs, p: 1.0 / xs[0], lambda a, o, p: [f"1/{a[0]}"])
 unary("sqrt", np.sqrt, lambda o, xs, p: 0.5 / o, lambda a, o, p: [f"1/(2{o})"])
-unary("abs", np.abs, lambda o, xs, p: np.sign(xs[0]), lambda a, o, p: [f"sign({a[0]})"])
+unary("abs", np.abs, lambda o, xs, p: np.sign(xs[0]), lambda a, o, p: [f"sign({a[0]})"],
+      kink=at_zero, convention="abs'(0) = 0")
 unary("sin", np.sin, lambda o, xs, p: np.cos(xs[0]), lambda a, o, p: [f"cos({a[0]})"])
 unary("cos", np.cos, lambda o, xs, p: -np.sin(xs[0]), lambda a, o, p: [f"−sin({a[0]})"])
 unary("tanh", np.tanh, lambda o, xs, p: 1.0 - o ** 2, lambda a, o, p: [f"(1−{o}²)"],
@@ -275,20 +290,25 @@ unary("tanh", np.tanh, lambda o, xs, p: 1.0 - o ** 2, lambda a, o, p: [f"(1−{o
 unary("sigmoid", sigmoid, lambda o, xs, p: o * (1.0 - o), lambda a, o, p: [f"{o}*(1−{o})"],
       symbol=const("σ"), expansion=expand_sigmoid, verb="σ", trouble=SATURATES)
 unary("relu", lambda x: np.maximum(x, 0.0), lambda o, xs, p: (xs[0] > 0) * 1.0,
-      lambda a, o, p: [f"[{a[0]} > 0]"], gate=MAX, verb="relu routes", trouble=DIES)
+      lambda a, o, p: [f"[{a[0]} > 0]"], gate=MAX, verb="relu routes", trouble=DIES,
+      kink=at_zero, convention="relu'(0) = 0")
 unary("step", lambda x: (x > 0) * 1.0, lambda o, xs, p: 0.0 * xs[0],
-      lambda a, o, p: ["0"], verb="step passes no gradient (its derivative is 0)")
+      lambda a, o, p: ["0"], verb="step passes no gradient (its derivative is 0)",
+      kink=at_zero, convention="step'(0) = 0")
 register(name="leaky_relu", gate=LOCAL, verb="leaky relu: slope 1 above 0, the leak below",
          forward=lambda xs, p: np.where(xs[0] > 0, xs[0], p * xs[0]),
          derivatives=(lambda o, xs, p: np.where(xs[0] > 0, 1.0, p),),
+         kink=at_zero, convention="leaky_relu'(0) = the leak",
          symbol=const("lrelu"), text=lambda a, p: f"leaky_relu({a[0]}, {num(p)})",
          local_text=lambda a, o, p: [f"([{a[0]} > 0] + {num(p)}·[{a[0]} ≤ 0])"])
 
 register(name="max", gate=MAX, arity=None, verb="max routes",
          forward=extreme(np.max, np.maximum), vjp=route(np.argmax), shape=extreme_shape,
+         kink=tie, convention="a tie's gradient goes to the first argument",
          symbol=const("max"), text=call("max"), local_text=lambda a, o, p: [f"[{n} = {o}]" for n in a])
 register(name="min", gate=MAX, arity=None, verb="min routes",
          forward=extreme(np.min, np.minimum), vjp=route(np.argmin), shape=extreme_shape,
+         kink=tie, convention="a tie's gradient goes to the first argument",
          symbol=const("min"), text=call("min"), local_text=lambda a, o, p: [f"[{n} = {o}]" for n in a])
 register(name="sum", gate=ADD, verb="sum distributes",
          forward=lambda xs, p: np.sum(xs[0]), shape=scalar_shape,

@@ -17,7 +17,7 @@ from ..explain.captions import Captions
 from ..errors import (INTERNAL_ERROR, UserError, json_safe, normal_name, readable_line,
                       terminal_lines)
 from ..trace.builder import DEFAULT_MAX_NODES
-from ..explain.gradcheck import DEFAULT_TOLERANCE, MAX_CHECKED, check_gradients
+from ..explain.gradcheck import DEFAULT_TOLERANCE, MAX_CHECKED, check_gradients, kinked_gates
 from ..numfmt import fmt_value, number_style
 from ..render.dot import DEFAULT_MAX_DRAWN
 from ..render.export import RenderOptions, render, render_many
@@ -26,6 +26,7 @@ from ..trace.expr import MAX_LENGTH
 from .values import parse_assignments, parse_number_or_matrix
 
 OK, NUMERIC_TROUBLE = 0, 1
+KINK_LINES = 5           # kink sentences printed per variable, and gates at kinks
 
 EXAMPLES = """
 \b
@@ -35,7 +36,7 @@ Examples:
   nngraph "sigmoid(w0*x0+w1*x1+w2)" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3 --expand
   nngraph "relu(X@W1)@W2" --at "X=[[1,2],[-1,2]]" --at "W1=[[1,-1],[0.5,0]]" --at "W2=[[0.5],[1]]"
   nngraph "x**2+x*y" --at x=1,y=2 --json
-  nngraph examples/nets/11_relu_regression.toml --view neurons --plots
+  nngraph examples/nets/25_relu_regression.toml --view neurons --plots
 
 \b
 Exit status: 0 ok; 1 a gradient check failed or a value or gradient is nan/inf;
@@ -308,12 +309,18 @@ def echo_check(graph, options: Options) -> list:
     results = check_gradients(graph)
     echo("\ngradient check (central finite differences):")
     for r in results:
-        verdict = "ok" if r.relative_error <= options.tolerance else "MISMATCH"
+        verdict = "MISMATCH" if not r.relative_error <= options.tolerance else "ok at a kink" if r.kinks else "ok"
         sampled = f" ({r.checked} of {r.analytic.size:,} entries)" if r.checked < r.analytic.size else ""
         echo(f"  ∂/∂{r.variable}: analytic {fmt_value(r.analytic)}, numeric {fmt_value(r.numeric)}"
              f"{sampled}, relative error {r.relative_error:.2e}  {verdict}")
+        for sentence in r.kinks[:KINK_LINES]:
+            echo(f"    {sentence}")
+    if any(r.kinks for r in results):
+        for sentence in kinked_gates(graph)[:KINK_LINES]:
+            echo(f"  {sentence}")
     worst = max((r.relative_error for r in results), default=0.0)
-    echo(f"  max relative error {worst:.2e} (tolerance {options.tolerance:g})")
+    at_kinks = "; at a kink, against the nearer one-sided derivative" if any(r.kinks for r in results) else ""
+    echo(f"  max relative error {worst:.2e} (tolerance {options.tolerance:g}{at_kinks})")
     return [r for r in results if not r.relative_error <= options.tolerance]
 
 

@@ -106,7 +106,8 @@ def run_network(spec: NetworkSpec, view: str = "layers", drawn_passes: int = DRA
     passes = []
     for number in range(1, count + 1):
         drawn = number <= drawn_passes or number == count
-        p = one_pass(spec, view, params, number if optimizer else 0, drawn)
+        point = optimizer.points(params) if optimizer else params
+        p = one_pass(spec, view, point, number if optimizer else 0, drawn)
         if optimizer:
             updates = optimizer.step(params, p.gradients)
             params = {u.name: u.new for u in updates}
@@ -131,7 +132,7 @@ def numbers_per_pass(spec: NetworkSpec) -> int:
 def make_optimizer(spec: NetworkSpec) -> Optimizer | None:
     if spec.train is None:
         return None
-    return Optimizer(spec.train.optimizer, spec.train.lr, dict(spec.train.options))
+    return Optimizer(spec.train.optimizer, spec.train.lr, dict(spec.train.options), form=spec.train.form)
 
 
 def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: bool) -> Pass:

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
 from .ops import ACTIVATIONS, LOSSES, REDUCED_LOSSES
-from .optim import RULES
+from .optim import DEFAULT_FORM, RULES, forms_of
 
 MAX_STEPS = 10_000
 MAX_ENTRIES = 1_000_000          # numbers in one matrix (data, weights, a layer's values)
@@ -33,7 +33,8 @@ DATA_KEYS = ("X", "y")
 LINEAR_KEYS = ("type", "W", "b", "bias", "shape", "units", "init", "seed",
                "value", "low", "high", "mean", "std")
 LOSS_KEYS = ("type", "reduction")
-TRAIN_KEYS = ("lr", "steps", "order", "optimizer", *dict.fromkeys(k for o in OPTIMIZERS.values() for k in o))
+TRAIN_KEYS = ("lr", "steps", "order", "optimizer", "form",
+              *dict.fromkeys(k for o in OPTIMIZERS.values() for k in o))
 
 
 # ---- the validated spec ------------------------------------------------------------
@@ -73,6 +74,7 @@ class TrainSpec:
     order: tuple[int, ...] | None       # 1-based observations, one per step, cyclic
     optimizer: str
     options: dict = field(default_factory=dict)   # beta, beta1, beta2, eps
+    form: str = DEFAULT_FORM                      # nesterov: "lookahead" for the textbook form
 
 
 @dataclass
@@ -549,8 +551,9 @@ def parse_train(table, n: int, max_steps: int, place: Place, top: Place) -> Trai
     lr = number(need(table, "lr", place, "the learning rate η"), place, "lr", 0.0)
     steps = whole(table.get("steps", 1), place, "steps", 1, max_steps)
     optimizer = choice(table.get("optimizer", "sgd"), tuple(OPTIMIZERS), place, "optimizer", "optimizer")
+    form = choice(table.get("form", DEFAULT_FORM), forms_of(optimizer), place, "form", f"form of {optimizer}")
     return TrainSpec(lr, steps, parse_order(table, n, place), optimizer,
-                     optimizer_options(table, optimizer, place))
+                     optimizer_options(table, optimizer, place), form)
 
 
 def parse_order(table, n: int, place: Place) -> tuple[int, ...] | None:
@@ -575,10 +578,8 @@ def optimizer_options(table, optimizer: str, place: Place) -> dict:
     options = {}
     for key, default in defaults.items():
         value = table.get(key, default)
-        if key == "eps":
+        if key == "eps":       # ε = 0 as in the exercises (and PyTorch); 0/0 is then numeric trouble
             options[key] = number(value, place, key, 0.0)
-            if options[key] <= 0:
-                raise place.error(key, "must be positive")
         else:
             options[key] = number(value, place, key, 0.0, 1.0, closed_high=False)
     return options
