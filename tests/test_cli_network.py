@@ -52,8 +52,6 @@ def test_a_broken_spec_is_one_error_line_and_writes_nothing(nngraph, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="with pictures on, `nngraph spec.toml --json` prints "
-                   "'wrote <folder>/: …' after the JSON document on stdout")
 def test_json_stays_one_document_when_pictures_are_drawn(nngraph, tmp_path):
     status, out, _ = nngraph(NETS / "20_scalar_chain.toml", "--json", "-o", tmp_path / "out", "--no-frames")
     assert status == 0 and (tmp_path / "out" / "graph.svg").exists()

@@ -17,12 +17,14 @@ from ..explain.captions import Captions
 from ..errors import (INTERNAL_ERROR, UserError, json_safe, normal_name, readable_line,
                       terminal_lines)
 from ..trace.builder import DEFAULT_MAX_NODES
+from ..explain.answers import check_answers
 from ..explain.gradcheck import DEFAULT_TOLERANCE, MAX_CHECKED, check_gradients, kinked_gates
 from ..numfmt import fmt_value, number_style
 from ..render.dot import DEFAULT_MAX_DRAWN
 from ..render.export import RenderOptions, render, render_many
 from ..render.files import folder_name
 from ..trace.expr import MAX_LENGTH
+from .expect import parse_answers
 from .values import parse_assignments, parse_number_or_matrix
 
 OK, NUMERIC_TROUBLE = 0, 1
@@ -47,24 +49,27 @@ Exit status: 0 ok; 1 a gradient check failed or a value or gradient is nan/inf;
 
 @dataclass
 class Options:
+    """What the command line asked for (the click options, by name)."""
     source: str
-    at: tuple
-    json: bool
-    render: bool
-    explain: tuple
-    check: bool
-    tolerance: float
-    seed: str | None
-    expand: bool
-    const_nodes: bool
-    precision: int
-    fractions: bool
-    output: str | None
-    force: bool
     render_options: object
-    max_nodes: int
-    max_length: int
-    debug: bool
+    at: tuple = ()
+    json: bool = False
+    render: bool = True
+    explain: tuple = ()
+    check: bool = False
+    tolerance: float = DEFAULT_TOLERANCE
+    seed: str | None = None
+    expand: bool = False
+    const_nodes: bool = False
+    precision: int = 4
+    fractions: bool = False
+    output: str | None = None
+    force: bool = False
+    max_nodes: int = DEFAULT_MAX_NODES
+    max_length: int = MAX_LENGTH
+    debug: bool = False
+    expect: tuple = ()
+    draw: str | None = None
     view: str = "layers"
     plots: bool = False
     max_steps: int | None = None
@@ -83,6 +88,9 @@ class Options:
 @click.option("--explain", multiple=True, metavar="NAME",
               help="Spell out ∂out/∂NAME as the sum over all paths of products of local derivatives.")
 @click.option("--check", is_flag=True, help="Compare every gradient with central finite differences; exit 1 on a mismatch.")
+@click.option("--expect", multiple=True, metavar="NAME=VALUE,…",
+              help='Check your own answers: --expect "f=12, df/dx=10, df/dy=7" prints ✓ or ✗ with the '
+                   "right number, marks wrong ones in the picture and exits 1 if any is wrong.")
 @click.option("--tol", "tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
               help="Largest relative error --check accepts.")
 @click.option("--seed", metavar="VALUE", help="Upstream gradient at the output (default 1, or ones for arrays).")
@@ -128,10 +136,8 @@ class Options:
               help="Network specs: refuse [train] steps above this (default 10,000).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(__version__, prog_name="nngraph")
-def command(source, at, json_, no_render, explain, check, tolerance, seed, expand, const_nodes,
-            precision, fractions, output, force, formats, no_gif, no_frames, frame_policy, theme,
-            transparent, rankdir, dpi, slide, max_draw, view, plots, max_steps, max_nodes, max_length,
-            max_numbers, max_work, max_spec_bytes, debug):
+def command(source, json_, no_render, formats, no_gif, no_frames, frame_policy, theme, transparent,
+            rankdir, dpi, slide, max_draw, **flags):
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
@@ -143,13 +149,10 @@ def command(source, at, json_, no_render, explain, check, tolerance, seed, expan
     render_options = RenderOptions(formats=parse_formats(formats), gif=not (no_gif or no_frames),
                                    frames="none" if no_frames else frame_policy, html=not no_frames,
                                    theme=theme, transparent=transparent, rankdir=rankdir, dpi=dpi,
-                                   slide=slide, force=force, max_draw=max_draw)
-    options = Options(source, at, json_, not no_render, explain, check, tolerance, seed, expand,
-                      const_nodes, precision, fractions, output, force, render_options,
-                      max_nodes, max_length, debug, view, plots, max_steps, max_numbers, max_work,
-                      max_spec_bytes)
-    with number_style(precision, fractions), warnings.catch_warnings():
-        if not debug:     # numpy's RuntimeWarnings and the like: our own warning: lines say what matters
+                                   slide=slide, force=flags["force"], max_draw=max_draw)
+    options = Options(source, render_options, json=json_, render=not no_render, **flags)
+    with number_style(options.precision, options.fractions), warnings.catch_warnings():
+        if not options.debug:     # numpy's RuntimeWarnings and the like: our own warning: lines say what matters
             warnings.simplefilter("ignore")
         sys.exit(run(options))
 
@@ -166,23 +169,36 @@ def run(options: Options) -> int:
                 raise UserError(f"--at: {name} is given twice", hint="give each name one value")
         values.update(given)
     seed = parse_number_or_matrix(options.seed, "--seed") if options.seed else None
+    answers = [a for text in options.expect for a in parse_answers(text)]
     graph = build(options.source, values, expand=options.expand, keep_constants=options.const_nodes,
                   max_nodes=options.max_nodes, max_length=options.max_length)
     checks = budget.check_forward_passes(graph, MAX_CHECKED) if options.check else 0
     budget.check_formula(graph, options.max_numbers, options.max_work, checks, options.json)
     steps = engine.run(graph, seed)
+    verdicts = check_answers(graph, answers)      # names checked before anything is printed
     if options.json:
         echo_json(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
-        return status_of(graph, [], options)
+        return status_of(graph, [v for v in verdicts if not v.right], options)
     echo_lines(report.node_table(graph) + [""] + report.gradient_lines(graph))
     for name in options.explain:
         echo_lines([""] + paths.explain_paths(graph, normal_name(name)))
     failed = echo_check(graph, options) if options.check else []
-    status = status_of(graph, failed, options)
+    wrong = echo_answers(verdicts, options) if verdicts else []
+    status = status_of(graph, failed + wrong, options)
     if options.render:
-        scene = report.scene(graph, steps, Captions(graph, steps))
+        scene = report.scene(graph, steps, Captions(graph, steps), marked={v.node for v in wrong})
         echo_rendered(render(scene, output_folder(options), options.render_options))
     return status
+
+
+def echo_answers(verdicts: list, options: Options) -> list:
+    """--expect: ✓ or ✗ for each of the user's numbers; returns the wrong ones."""
+    echo("\nyour answers (right when the exact number rounds to what you wrote):")
+    echo_lines([v.line() for v in verdicts])
+    wrong = [v for v in verdicts if not v.right]
+    echo(f"  {len(verdicts) - len(wrong)} of {len(verdicts)} right" +
+         ("; the wrong ones are marked in the picture" if wrong and options.render else ""))
+    return wrong
 
 
 def is_spec_file(source: str) -> bool:
@@ -203,7 +219,7 @@ def run_network_spec(options: Options) -> int:
     for line in diagnostics.warning_lines(found):
         echo(line, err=True)
     if options.render or options.plots:
-        echo_rendered(render_network(run, options))
+        echo_rendered(render_network(run, options), err=options.json)
     return NUMERIC_TROUBLE if any(d.kind in ("nan", "inf") for d in found) else OK
 
 
@@ -231,12 +247,14 @@ def output_folder(options: Options) -> Path:
     return Path(options.output) if options.output else Path("outputs") / folder_name(options.source)
 
 
-def echo_rendered(rendered) -> None:
-    """`wrote outputs/x/: backprop.gif, frames/, graph.svg, …`: files and folders at the top."""
+def echo_rendered(rendered, err: bool = False) -> None:
+    """`wrote outputs/x/: backprop.gif, frames/, graph.svg, …`: files and folders at the top
+    (on stderr when stdout carries the JSON document)."""
     parts = [f.relative_to(rendered.folder).parts for f in rendered.files]
     names = sorted({p[0] + ("/" if len(p) > 1 else "") for p in parts})
     frames = f" ({rendered.frame_count} frames)" if rendered.frame_count else ""
-    echo(f"\nwrote {rendered.folder}/: {', '.join(names)}{frames}")
+    line = f"wrote {rendered.folder}/: {', '.join(names)}{frames}"
+    echo(f"note: {line}" if err else f"\n{line}", err)
 
 
 class OutputError(UserError):

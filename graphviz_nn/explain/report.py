@@ -78,10 +78,10 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def scene(graph: Graph, steps, captions):
-    """What the renderer needs of a run: the graph, its steps and captions, the nodes the
-    diagnostics mark, and the gradients as the finished picture's caption."""
+def scene(graph: Graph, steps, captions, marked=frozenset()):
+    """What the renderer needs of a run: the graph, its steps and captions, the nodes to mark
+    (the diagnostics', and `marked`: wrong answers), and the gradients as the final caption."""
     from ..render.export import Scene      # the renderer only when something is drawn
     from .diagnostics import diagnostics
-    return Scene(graph, steps, captions, {d.node for d in diagnostics(graph)},
+    return Scene(graph, steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
                  " · ".join(gradient_lines(graph)))
