@@ -124,15 +124,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     spec = parse()
-    check = run_network(parse(), drawn_passes=1).passes[-1].params_after
+    check = run_network(parse(), draw="1,last").passes[-1].params_after
     floor_params = numpy_floor(parse())
     agree = all(np.allclose(check[k], floor_params[k], rtol=1e-10, atol=1e-12) for k in check)
 
     times = {
         "spec (parse + validate + init)": timed(parse),
         "one drawn pass (graph + forward + backward + captions)": timed(lambda: drawn_pass(parse())),
-        f"forward + backward + {STEPS} training steps (1 drawn)": timed(lambda: run_network(spec, drawn_passes=1)),
-        f"the same, all {STEPS} passes drawn": timed(lambda: run_network(spec, drawn_passes=STEPS)),
+        f"forward + backward + {STEPS} training steps (1 drawn)": timed(lambda: run_network(spec, draw="1,last")),
+        f"the same, all {STEPS} passes drawn": timed(lambda: run_network(spec, draw="all")),
         f"numpy by hand, {STEPS} steps (floor)": timed(lambda: numpy_floor(spec)),
     }
     print(f"network: {FEATURES} → {UNITS} → {UNITS} → {UNITS} → 1, {ROWS} observations, "
@@ -146,7 +146,7 @@ def main() -> None:
           f"parameters equal to the hand-written numpy: {'yes' if agree else 'NO'}")
     if args.profile:
         profiler = cProfile.Profile()
-        profiler.runcall(run_network, spec, drawn_passes=1)
+        profiler.runcall(run_network, spec, draw="1,last")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
 
 

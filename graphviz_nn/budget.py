@@ -140,23 +140,21 @@ def network_work(spec, rows: int) -> int:
 
 
 def check_network(spec, max_numbers: int = DEFAULT_MAX_NUMBERS, max_work: int = DEFAULT_MAX_WORK,
-                  drawn_passes: int = 50, undrawn_numbers: int = 0, json: bool = False) -> None:
+                  drawn: int = 4, undrawn_numbers: int = 0, json: bool = False) -> None:
     """Refuse a spec whose kept passes would hold more than max_numbers numbers, or whose training
     would take more than max_work operations: from the shapes and the step count alone.
     undrawn_numbers: what the passes that are not drawn keep, all together (network/run.py)."""
     steps = spec.train.steps if spec.train else 1
     rows = pass_rows(spec)
-    drawn = min(steps, drawn_passes) + (1 if steps > drawn_passes else 0)
     per_pass = network_numbers(spec, rows)
     kept = drawn * per_pass + undrawn_numbers
     weight = JSON_FACTOR if json else 1
     if kept * weight > max_numbers:
         json_note = f" (× {JSON_FACTOR} for --json)" if json else ""
-        which = f"the {drawn:,} passes kept whole (the first {drawn_passes} and the last)" \
-            if steps > drawn_passes else f"the {drawn:,} passes, kept whole," if drawn > 1 else "the pass"
+        which = f"the {drawn:,} drawn passes, kept whole," if drawn > 1 else "the pass"
         raise BudgetError(f"{spec.path}: {which} would hold {kept * weight:,} numbers{json_note}, "
                           f"{per_pass:,} per pass: more than the limit of {max_numbers:,}", "--max-numbers",
-                          advice=", or train fewer steps" if drawn > 1 else "")
+                          advice=", draw fewer steps (--draw), or train fewer" if drawn > 1 else "")
     per_step = network_work(spec, rows)
     work = steps * (per_step + PASS_OVERHEAD) + drawn * DRAWN_PASS_COST * per_pass
     if work > max_work:

@@ -104,8 +104,8 @@ def test_neuron_view_is_a_scalar_graph_for_one_observation():
 def test_fast_path_gives_the_numbers_of_the_graph():
     doc = random_doc(11, "leaky_relu", "mse") | {"train": {"lr": 0.1, "steps": 3, "optimizer": "adam"}}
     spec = parse_spec(doc, "random.toml")
-    drawn = run_network(spec, drawn_passes=3).passes
-    fast = run_network(spec, drawn_passes=0).passes
+    drawn = run_network(spec, draw="1-3,last").passes
+    fast = run_network(spec, draw="last").passes
     assert [p.drawn for p in fast] == [False, False, True]
     for d, f in zip(drawn[:2], fast[:2]):
         np.testing.assert_array_equal(f.output, d.output)
@@ -175,7 +175,7 @@ def test_training_matches_pytorch_optimizers(optimizer, options, order):
     doc = random_doc(7, "tanh", "half_mse")
     doc["train"] = {"lr": 0.05, "steps": 6, "optimizer": optimizer, **options, **({"order": order} if order else {})}
     spec = parse_spec(doc, "random.toml")
-    run = run_network(spec, drawn_passes=3)
+    run = run_network(spec, draw="1-3,last")
     params, X, y = torch_tensors(torch, spec)
     reference = torch_optimizer(torch, optimizer, options, list(params.values()), 0.05)
     for p in run.passes:

@@ -133,12 +133,12 @@ def test_without_a_loss_backward_starts_from_ones_and_json_has_no_loss():
 def test_long_runs_keep_graphs_for_the_first_passes_and_the_last():
     spec = parse_spec({"data": {"X": [[1], [2]], "y": [2, 3]}, "layer": [{"type": "linear", "W": [[0]]}],
                        "loss": {"type": "mse"}, "train": {"lr": 0.1, "steps": 30}}, "net.toml")
-    run = run_network(spec, drawn_passes=5)
+    run = run_network(spec, draw="1-5,last")
     assert [p.number for p in run.passes if p.drawn] == [1, 2, 3, 4, 5, 30]
     doc = run.to_dict()
     slim = doc["steps"][10]
     assert "nodes" not in slim and set(slim) >= {"loss", "gradients", "params_after", "output"}
-    full = run_network(spec, drawn_passes=30)
+    full = run_network(spec, draw="1-30,last")
     for fast, drawn in zip(run.passes, full.passes):
         assert fast.loss == drawn.loss
         np.testing.assert_array_equal(fast.params_after["W1"], drawn.params_after["W1"])
@@ -149,9 +149,9 @@ def test_long_runs_of_large_networks_keep_only_the_loss_of_undrawn_passes(monkey
     from graphviz_nn.network import run as train
     spec = parse_spec({"data": {"X": [[1], [2]], "y": [2, 3]}, "layer": [{"type": "linear", "W": [[0]]}],
                        "loss": {"type": "mse"}, "train": {"lr": 0.1, "steps": 30}}, "net.toml")
-    full = run_network(spec, drawn_passes=2)
+    full = run_network(spec, draw="1-2,last")
     monkeypatch.setattr(train, "ARRAY_BUDGET", 10)
-    slim = run_network(spec, drawn_passes=2)
+    slim = run_network(spec, draw="1-2,last")
     assert [p.loss for p in slim.passes] == [p.loss for p in full.passes]
     assert slim.passes[10].gradients is None and slim.passes[-1].params_after == full.passes[-1].params_after
     assert set(slim.to_dict()["steps"][10]) == {"observations", "training_step", "loss"}

@@ -131,6 +131,9 @@ class Options:
               help="Network specs: refuse spec files larger than this (default 2,000,000).")
 @click.option("--view", type=click.Choice(["layers", "neurons"]), default="layers", show_default=True,
               help="Network specs: one node per matrix, or one node per neuron and one edge per weight.")
+@click.option("--draw", metavar="STEPS", default=None,
+              help='Network specs: the training steps drawn, e.g. "1-3,last" (the default), "every 10", '
+                   '"all". The others keep their numbers (JSON, plots).')
 @click.option("--plots", is_flag=True, help="Network specs: loss per step, ‖d‖ per layer, activations (PNG, SVG).")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
               help="Network specs: refuse [train] steps above this (default 10,000).")
@@ -207,9 +210,9 @@ def is_spec_file(source: str) -> bool:
 
 def run_network_spec(options: Options) -> int:
     """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
-    from ..network.run import MAX_STEPS, run_spec     # the network front end only when it is used
+    from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
     run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS,
-                   max_numbers=options.max_numbers, max_work=options.max_work,
+                   draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,
                    max_bytes=options.max_spec_bytes, json=options.json)
     if options.json:
         echo_json(run.to_json())

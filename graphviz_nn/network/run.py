@@ -21,10 +21,10 @@ from .build import (annotate_weights, build_graph, check_neuron_view, entry_inde
                     neuron_gradients, neuron_program, neuron_values, weight_edges)
 from .captions import WRITERS, writer
 from .optim import Optimizer, Update
+from .selection import DEFAULT_DRAW, drawn_steps
 from .spec import MAX_STEPS, NetworkSpec, load_spec
 
 VIEWS = tuple(WRITERS)
-DRAWN_PASSES = 50          # passes kept with their graph and steps: the first ones and the last
 ARRAY_BUDGET = 5_000_000   # numbers kept for the passes not drawn; above it they keep the loss only
 
 
@@ -80,21 +80,24 @@ class NetworkRun:
 
 
 def run_spec(path: str, view: str = "layers", max_steps: int = MAX_STEPS,
-             drawn_passes: int = DRAWN_PASSES, *, max_numbers: int = budget.DEFAULT_MAX_NUMBERS,
+             draw: str = DEFAULT_DRAW, *, max_numbers: int = budget.DEFAULT_MAX_NUMBERS,
              max_work: int = budget.DEFAULT_MAX_WORK, max_bytes: int | None = None,
              json: bool = False) -> NetworkRun:
     """Read a network spec (TOML) and run it: the CLI's one call for `nngraph spec.toml`. Its cost
     in memory and time is checked from the shapes and the step count before any pass runs."""
     spec = load_spec(path, max_steps, max_bytes, max_numbers)
     count = spec.train.steps if spec.train else 1
-    undrawn = max(0, count - drawn_passes - 1) * numbers_per_pass(spec)     # as run_network keeps them
-    budget.check_network(spec, max_numbers, max_work, drawn_passes,
+    drawn = drawn_steps(draw, count)
+    undrawn = (count - len(drawn)) * numbers_per_pass(spec)     # as run_network keeps them
+    budget.check_network(spec, max_numbers, max_work, len(drawn),
                          undrawn if numbers_per_pass(spec) * count <= ARRAY_BUDGET else 0, json)
     with np.errstate(all="ignore"):     # overflow is reported on warning: lines, not as numpy's warnings
-        return run_network(spec, view, drawn_passes)
+        return run_network(spec, view, drawn)
 
 
-def run_network(spec: NetworkSpec, view: str = "layers", drawn_passes: int = DRAWN_PASSES) -> NetworkRun:
+def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset = DEFAULT_DRAW) -> NetworkRun:
+    """Every training pass (or the one pass); the steps in `draw` (a --draw text or a set of
+    step numbers) keep their graph, steps and captions, the others only their numbers."""
     if view not in VIEWS:
         raise UserError(f"unknown view {view!r}", hint="use --view layers or --view neurons")
     if view == "neurons":
@@ -102,10 +105,11 @@ def run_network(spec: NetworkSpec, view: str = "layers", drawn_passes: int = DRA
     params = {name: value.copy() for name, value in spec.params.items()}
     optimizer = make_optimizer(spec)
     count = spec.train.steps if spec.train else 1
+    chosen = drawn_steps(draw, count) if isinstance(draw, str) else draw
     keep_arrays = numbers_per_pass(spec) * count <= ARRAY_BUDGET
     passes = []
     for number in range(1, count + 1):
-        drawn = number <= drawn_passes or number == count
+        drawn = number in chosen
         point = optimizer.points(params) if optimizer else params
         p = one_pass(spec, view, point, number if optimizer else 0, drawn)
         if optimizer:

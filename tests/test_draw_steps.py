@@ -1,0 +1,50 @@
+"""--draw: which training steps are drawn (the others keep their numbers), parsed, never run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graphviz_nn.errors import UserError
+from graphviz_nn.network.selection import drawn_steps
+
+NETS = Path(__file__).resolve().parent.parent / "examples" / "nets"
+
+
+@pytest.mark.parametrize("text, count, steps", [
+    ("1-3,last", 200, {1, 2, 3, 200}), ("1-3,last", 2, {1, 2}), ("all", 4, {1, 2, 3, 4}),
+    ("every 50", 200, {50, 100, 150, 200}), ("every:3, first", 7, {1, 3, 6}), ("5", 9, {5}),
+    ("2-100", 4, {2, 3, 4}), (" LAST ", 3, {3})])
+def test_selections(text, count, steps):
+    assert drawn_steps(text, count) == steps
+
+
+@pytest.mark.parametrize("text, message", [
+    ("every 0", "picks nothing"), ("3-1", "not a range"), ("0", "not a range"), ("most", "cannot read"),
+    ("9", "picks none of the 4"), ("1," * 200, "characters")])
+def test_bad_selections_are_refused(text, message):
+    with pytest.raises(UserError, match=message):
+        drawn_steps(text, 4)
+
+
+def test_a_long_run_draws_its_start_and_end_by_default(nngraph, tmp_path):
+    status, out, _ = nngraph(NETS / "classifier_adam.toml", "-o", tmp_path / "o", "--no-gif", "--json")
+    assert status == 0
+    folders = sorted(p.name for p in (tmp_path / "o").iterdir() if p.is_dir())
+    assert folders == ["step001", "step002", "step003", "step200"]
+    doc = json.loads(out)
+    assert len(doc["steps"]) == 200 and all("loss" in step for step in doc["steps"])
+
+
+def test_draw_every_k(nngraph, tmp_path):
+    status, _, _ = nngraph(NETS / "classifier_adam.toml", "-o", tmp_path / "o", "--no-frames",
+                           "--draw", "every 50")
+    assert status == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir() if p.is_dir()) == \
+        ["step050", "step100", "step150", "step200"]
+
+
+def test_a_bad_selection_is_one_error_line(nngraph):
+    status, out, err = nngraph(NETS / "classifier_adam.toml", "--draw", "sometimes", "--no-render")
+    assert status == 2 and out == "" and "--draw: cannot read 'sometimes'" in err
