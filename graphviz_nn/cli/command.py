@@ -25,6 +25,7 @@ from ..render.export import RenderOptions, render, render_many
 from ..render.files import folder_name
 from ..trace.expr import MAX_LENGTH
 from .expect import parse_answers
+from .signals import Interrupted, signals_as_exceptions
 from .values import parse_assignments, parse_number_or_matrix
 
 OK, NUMERIC_TROUBLE = 0, 1
@@ -182,7 +183,8 @@ def run(options: Options) -> int:
     if options.json:
         echo_json(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
         return status_of(graph, [v for v in verdicts if not v.right], options)
-    echo_lines(report.node_table(graph) + [""] + report.gradient_lines(graph))
+    table = report.node_table(graph)
+    echo_lines((table + [""] if table else []) + report.gradient_lines(graph))
     for name in options.explain:
         echo_lines([""] + paths.explain_paths(graph, normal_name(name)))
     failed = echo_check(graph, options) if options.check else []
@@ -397,7 +399,6 @@ def main(argv=None) -> int:
     """Entry point: every error a user can cause becomes one `error:` line and an exit status."""
     argv = protect_leading_minus(sys.argv[1:] if argv is None else list(argv))
     debug = "--debug" in (argv[:argv.index("--")] if "--" in argv else argv)   # not an expression "--debug"
-    from .signals import Interrupted, signals_as_exceptions
     try:
         with signals_as_exceptions():   # SIGINT/TERM/HUP/QUIT: everything cleaned up, then 128 + n
             command.main(args=argv, prog_name="nngraph", standalone_mode=False)

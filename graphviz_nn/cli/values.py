@@ -48,7 +48,10 @@ def check_name(name: str) -> None:
     if len(name) > NAME_LIMIT:
         raise UserError(f"--at: a name of {len(name):,} characters; names are at most {NAME_LIMIT}",
                         hint="a node is drawn with its name: use a shorter one")
-    if not name.isidentifier() or name.startswith("__") or keyword.iskeyword(name):
+    if keyword.iskeyword(name):
+        raise UserError(f"--at: {name} is a Python keyword, so a formula cannot use it as a name",
+                        hint=f"call it something else, as {name}_ or {name[0]}1")
+    if not name.isidentifier() or name.startswith("__"):
         raise UserError(f"--at: {shorten(name)!r} is not a variable name",
                         hint="names are letters, digits and _, not starting with a digit or __")
     if name in FUNCTIONS:

@@ -56,6 +56,8 @@ def node_table(graph: Graph) -> list[str]:
              fmt_value(graph[n]["grad"]) if graph[n]["grad"] is not None else "",
              graph[n]["text"] if graph[n]["kind"] == OP else "")
             for n in graph.order if graph[n]["kind"] != "const"]
+    if not rows:                  # a constant expression, `exp(1)`: its value says it all
+        return []
     header = ("node", "value", derivative(graph, "node"), "source")
     widths = [min(40, max(len(r[i]) for r in rows + [header])) for i in range(3)]
     return [format_row(r, widths) for r in [header] + rows]

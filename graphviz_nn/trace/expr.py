@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import sys
 import warnings
 from itertools import accumulate
@@ -32,6 +33,15 @@ REFUSED = {
 
 OPERATORS = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
              ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~"}
+# What a student who writes maths as on paper meant, said where the parser stops.
+OPERATOR_HINTS = {ast.BitXor: "powers are written ** in Python: x**2 (^ is bitwise xor)",
+                  ast.FloorDiv: "division is /", ast.Mod: "no remainders in a computation graph"}
+FUNCTION_HINTS = {"ln": "log is the natural logarithm: write log(x)", "exp10": "write 10**x",
+                  "log10": "write log(x)/log(10)", "sigm": "write sigmoid(x)", "σ": "write sigmoid(x)",
+                  "th": "write tanh(x)", "ReLU": "write relu(x)", "Relu": "write relu(x)",
+                  "softplus": "write log(1 + exp(x))", "sqr": "write x**2", "pow": "write x**y"}
+# Named constants, used unless the user gives the name a value with --at.
+CONSTANTS = {"pi": 3.141592653589793, "e": 2.718281828459045}
 
 
 def parse_expression(source: str, max_length: int = MAX_LENGTH) -> ast.Expression:
@@ -94,7 +104,18 @@ def syntax_error(source: str, exc: SyntaxError) -> UserError:
     end = start + 1
     if exc.end_offset and exc.end_lineno == exc.lineno and exc.end_offset > exc.offset:
         end = start + exc.end_offset - exc.offset
-    return UserError(f"cannot parse the expression: {message}", source, (start, end), hint=hint)
+    return UserError(f"cannot parse the expression: {message}", source, (start, end),
+                     hint=implicit_product(source, start) or hint)
+
+
+def implicit_product(source: str, start: int) -> str | None:
+    """`2x` or `3(x+1)`: a number written against a name or a bracket, as on paper."""
+    j = start
+    while j < len(source) and (source[j].isdigit() or source[j] == "."):
+        j += 1
+    if start < j < len(source) and (source[j].isalpha() or source[j] == "("):
+        return f"multiplication is written out: {source[start:j]}*{source[j]}…"
+    return None
 
 
 def char_index(source: str, lineno: int, col: int, chars: bool = False) -> int:
@@ -177,18 +198,22 @@ class ExpressionTracer:
             return list(node.args)
         if isinstance(node, (ast.Constant, ast.Name)):
             return []
-        raise self.refuse(node, self.describe(node))
+        raise self.refuse_node(node)
 
     def describe(self, node: ast.AST) -> str:
         if isinstance(node, (ast.BinOp, ast.UnaryOp)):
             return f"the operator {OPERATORS.get(type(node.op), type(node.op).__name__)}"
         return REFUSED.get(type(node), type(node).__name__)
 
+    def refuse_node(self, node: ast.AST) -> UserError:
+        hint = OPERATOR_HINTS.get(type(node.op)) if isinstance(node, (ast.BinOp, ast.UnaryOp)) else None
+        return self.refuse(node, self.describe(node), hint)
+
     def check_call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             func = excerpt(self.source, *self.span(node.func))   # not ast.unparse: it recurses
             what = f"calling {printable(func)}" if len(func) < 40 else "this call"
-            raise self.refuse(node.func, what, hint="functions: " + ", ".join(FUNCTIONS))
+            raise self.refuse(node.func, what, hint=function_hint(node.func))
         if node.keywords:
             raise self.refuse(node.keywords[0].value, "a keyword argument",
                               hint=f"{node.func.id} takes positional arguments only")
@@ -236,10 +261,27 @@ class ExpressionTracer:
             raise self.refuse(node, f"the name {name}")
         if name in FUNCTIONS:
             raise UserError(f"{name} is a function: call it, as in {name}(x)", self.source, self.span(node))
+        if name not in self.values and name in CONSTANTS:
+            return self.builder.literal(CONSTANTS[name], name)
         if name not in self.values:
             raise UserError(f"no value for {name}", self.source, self.span(node),
                             hint=f"give it with --at {name}=…")
         return self.builder.variable(name, self.values[name])
+
+
+def function_hint(func: ast.AST) -> str:
+    """What to call instead: a known slip (ln), a near spelling (sigmod), else the list."""
+    known = "functions: " + ", ".join(FUNCTIONS)
+    if isinstance(func, ast.Constant):
+        return f"multiplication is written out: {func.value}*(…)"
+    if isinstance(func, ast.Attribute):
+        return f"call functions by their bare names, as {func.attr}(x); {known}"
+    if not isinstance(func, ast.Name):
+        return known
+    if func.id in FUNCTION_HINTS:
+        return FUNCTION_HINTS[func.id]
+    close = difflib.get_close_matches(func.id, FUNCTIONS, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}? {known}" if close else known
 
 
 def printable(text: str) -> str:
