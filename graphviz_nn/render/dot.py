@@ -1,14 +1,14 @@
-"""Graph -> DOT: CS231n-style gates and edges, with a placeholder colour on every part a frame changes.
+"""Graph -> DOT: CS231n-style gates and edges, every part a frame changes named by an id.
 
 Each edge u→v is drawn through a small label node: the forward value above the line, the
-gradient below it (left/right of it top-to-bottom). Every part whose look changes between
-frames (a node, a value, a gradient) gets colours of its own that no theme uses; a frame is
-then the laid-out picture with those placeholder colours replaced (see frames.py).
+gradient below it (left/right of it top-to-bottom). The DOT carries the finished picture's
+colours; every part whose look changes between frames (a node, a value, a gradient, a
+variable's total gradient) has an id (`n3`, `v3`, `g3`, `s3`), which Graphviz writes into the
+SVG, so a frame only needs to say which ids look how (frames.py, svg.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import count
 
 import numpy as np
 
@@ -24,6 +24,8 @@ LABEL_NODES_UP_TO = 300                  # graph nodes; above, edges carry plain
 BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement can take minutes
 NODE_NUMBERS = 4                         # a variable's box shows a vector up to this long
 DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
+
+HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
 
 
 @dataclass(frozen=True)
@@ -48,37 +50,39 @@ THEMES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Part:
-    """A piece of the picture whose colours change between frames."""
-    name: str                    # "node:x", "value:3", "grad:3", "sum:x"
-    kind: str                    # node | value | grad | sum
-    colours: dict[str, str]      # role (fill, pen, font, bg) -> placeholder colour
+    """A piece of the picture whose look changes between frames."""
+    id: str          # its group's id in the SVG
+    kind: str        # gate | node (a variable or constant) | value | grad | sum
+    warned: bool = False
 
 
-@dataclass
-class Drawing:
-    source: str                               # the DOT text
-    parts: dict[str, Part] = field(default_factory=dict)
-    edge_ids: dict[tuple, int] = field(default_factory=dict)   # (u, v, k) -> label node index
+# ---- looks -----------------------------------------------------------------------------
+# Roles: fill and pen of a node's shape, font of its text, bg of a number's cell.
+
+def finished(theme: Theme, part: Part) -> dict[str, str]:
+    """The finished picture's colours of a part, by role: what the DOT says."""
+    if part.kind in ("gate", "node"):
+        return {"fill": theme.node_fill, "pen": theme.warn if part.warned else theme.ink, "font": theme.ink}
+    return {"font": theme.value if part.kind == "value" else theme.grad, "bg": "transparent"}
 
 
-class Placeholders:
-    """Unique colours, none of them a theme colour (so a frame can replace them blindly)."""
-
-    def __init__(self):
-        self.counter = count(1)
-        self.reserved = {c.lower() for t in THEMES.values() for c in vars(t).values()}
-
-    def new(self) -> str:
-        while True:
-            colour = f"#{0x0a0000 + next(self.counter):06x}"
-            if colour not in self.reserved:
-                return colour
+def changes(theme: Theme, kind: str, state: str) -> dict[str, str]:
+    """How a part in `state` differs from its finished look, by role ("none": not drawn)."""
+    if state == PENDING and kind == "gate":
+        return {"fill": theme.background, "pen": theme.pending, "font": theme.pending}
+    if state == ACTIVE and kind in ("gate", "node"):
+        return {"fill": theme.active_fill, "pen": theme.active_pen}
+    if state == ACTIVE and kind in ("value", "grad"):
+        return {"bg": theme.active_fill}
+    if state == HIDDEN:
+        return {"font": "none"}
+    return {}
 
 
 def number_cells(value, colour: str) -> str:
-    """A value as the inside of a TD: a number, a small aligned matrix, or a summary."""
+    """A value as the inside of a TD: a number, a row as text, a small aligned matrix, or a summary."""
     a = np.asarray(value)
     if a.ndim == 0:
         return font(fmt_number(a), colour)
@@ -98,9 +102,9 @@ def in_node(value) -> bool:
 
 
 def stack(*cells: str) -> str:
-    """Cells one above the other. A TD holds text or one table, never both (Graphviz 2.43
+    """TDs one above the other. A TD holds text or one table, never both (Graphviz 2.43
     rejects `text<BR/><TABLE>`), so a weight line over a row of values needs a table of its own."""
-    rows = "".join(f"<TR><TD>{c}</TD></TR>" for c in cells)
+    rows = "".join(f"<TR>{c}</TR>" for c in cells)
     return f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">{rows}</TABLE>'
 
 
@@ -110,25 +114,60 @@ def font(text: str, colour: str, size: float | None = None) -> str:
     return f'<FONT COLOR="{colour}"{size_attr}>{text or " "}</FONT>'
 
 
+@dataclass
+class Drawing:
+    source: str                                   # the DOT text
+    parts: dict[str, Part] = field(default_factory=dict)      # by id
+    node_ids: dict[str, str] = field(default_factory=dict)    # graph node -> part id n<i>
+    edge_index: dict[tuple, int] = field(default_factory=dict)   # (u, v, k) -> label index; (out, None, 0)
+
+    def value_id(self, edge) -> str:
+        return f"v{self.edge_index[edge]}"
+
+    def grad_id(self, edge) -> str:
+        return f"g{self.edge_index[edge]}"
+
+    def sum_id(self, n: str) -> str:
+        return "s" + self.node_ids[n][1:]
+
+
 class DotWriter:
+    """Writes the DOT of a graph. By default in its finished colours, for the one layout; given
+    `state_of` (part -> state) in a frame's colours, and given `pins` (name -> pos attributes)
+    with every node and edge where the layout put them (PDF frames, drawn by `neato -n2`)."""
+
     def __init__(self, graph: Graph, theme: Theme, rankdir: str = "LR", title: str | None = None,
-                 warned: set[str] = frozenset(), slide: bool = False, transparent: bool = False):
+                 warned: set[str] = frozenset(), slide: bool = False, transparent: bool = False,
+                 state_of=None, pins: dict[str, str] | None = None):
         self.graph, self.theme, self.rankdir = graph, theme, rankdir
         self.title, self.warned, self.slide, self.transparent = title, warned, slide, transparent
-        self.colours = Placeholders()
+        self.state_of, self.pins = state_of, pins or {}
+        self.anchors = pins is None      # TD ids reach the SVG only through a link; PDFs get none
         self.drawing = Drawing("")
         self.lines: list[str] = []
         self.index_of = {n: i for i, n in enumerate(graph.order)}
         self.compact = len(graph.order) > LABEL_NODES_UP_TO
 
-    def part(self, name: str, kind: str, roles: tuple[str, ...]) -> Part:
-        p = Part(name, kind, {role: self.colours.new() for role in roles})
-        self.drawing.parts[name] = p
-        return p
+    def part(self, id: str, kind: str, warned: bool = False) -> dict[str, str]:
+        """Register a part; its colours by role."""
+        p = self.drawing.parts[id] = Part(id, kind, warned)
+        colours = finished(self.theme, p)
+        if self.state_of:
+            hidden = {"none": "transparent"}
+            colours |= {role: hidden.get(c, c)
+                        for role, c in changes(self.theme, kind, self.state_of(p)).items()}
+        return colours
+
+    def pinned(self, name: str) -> str:
+        return f", {self.pins[name]}" if name in self.pins else ""
+
+    def td_id(self, id: str) -> str:
+        return f' ID="{id}" HREF="#"' if self.anchors else ""
 
     def write(self) -> Drawing:
         self.header()
         for index, n in enumerate(self.graph.order):
+            self.drawing.node_ids[n] = f"n{index}"
             self.node(index, n)
         edges = [e for v in self.graph.order for e in self.graph.in_edges(v)]
         for index, edge in enumerate(edges):
@@ -142,63 +181,64 @@ class DotWriter:
         t = self.theme
         attrs = [f"rankdir={self.rankdir}", f"pad={PAD_INCHES}", "nodesep=0.25", "ranksep=0.3",
                  f'bgcolor="{"transparent" if self.transparent else t.background}"',
-                 "outputorder=edgesfirst"]
+                 "outputorder=edgesfirst", f'fontname="{FONT}"']
         if self.slide:
             attrs += ['ratio="fill"', 'size="13.33,7.5!"']     # a 16:9 slide, landscape
         if rank_spans(self.graph) > BOUNDED_EFFORT_ABOVE:   # long or many edges: bound dot's effort
             attrs += ["nslimit=1", "nslimit1=1", "mclimit=0.1", "remincross=false"]
         if self.title:
             attrs += [f"label=<{font(self.title, t.ink, 16)}>", "labelloc=t"]
+        attrs += [self.pins["graph"]] if "graph" in self.pins else []
         self.lines += ["digraph nngraph {", "  " + "; ".join(attrs) + ";",
                        f'  node [fontname="{FONT}", fontsize=11, penwidth=1.2];',
-                       f'  edge [color="{t.edge}", arrowsize=0.7, penwidth=1.1];']
+                       f'  edge [fontname="{FONT}", color="{t.edge}", arrowsize=0.7, penwidth=1.1];']
 
     def node(self, index: int, n: str) -> None:
         kind = self.graph[n]["kind"]
         if kind == OP:
             self.gate(index, n)
         elif kind == CONST:
-            p = self.part(f"node:{n}", "node", ("pen", "font", "fill"))
+            c = self.part(f"n{index}", "node")
             self.lines.append(f'  n{index} [id="n{index}", shape=box, style="rounded,filled", '
-                              f'fillcolor="{p.colours["fill"]}", color="{p.colours["pen"]}", '
-                              f'label=<{font(self.graph.label(n), p.colours["font"])}>];')
+                              f'fillcolor="{c["fill"]}", color="{c["pen"]}", '
+                              f'label=<{font(self.graph.label(n), c["font"])}>{self.pinned(f"n{index}")}];')
         else:
             self.variable(index, n)
 
     def gate(self, index: int, n: str) -> None:
         node = self.graph[n]
-        p = self.part(f"node:{n}", "node", ("pen", "font", "fill"))
+        c = self.part(f"n{index}", "gate", n in self.warned)
         symbol = OPS[node["op"]].symbol(node["p"])
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">'
-                 f'<TR><TD>{font(symbol, p.colours["font"], 13)}</TD></TR>'
-                 f'<TR><TD>{font(self.graph.label(n), p.colours["font"], 8)}</TD></TR></TABLE>')
+                 f'<TR><TD>{font(symbol, c["font"], 13)}</TD></TR>'
+                 f'<TR><TD>{font(self.graph.label(n), c["font"], 8)}</TD></TR></TABLE>')
         extra = ", penwidth=2.6" if n == self.graph.output else ""      # the output is marked
         extra += ", penwidth=2.5, style=\"filled,dashed\"" if n in self.warned else ", style=filled"
         self.lines.append(f'  n{index} [id="n{index}", shape=circle, margin=0.02, '
-                          f'fillcolor="{p.colours["fill"]}", color="{p.colours["pen"]}"{extra}, '
-                          f'label=<{label}>];')
+                          f'fillcolor="{c["fill"]}", color="{c["pen"]}"{extra}, '
+                          f'label=<{label}>{self.pinned(f"n{index}")}];')
 
     def variable(self, index: int, n: str) -> None:
         node = self.graph[n]
-        p = self.part(f"node:{n}", "node", ("pen", "font", "fill"))
-        s = self.part(f"sum:{n}", "sum", ("font",))
+        c = self.part(f"n{index}", "node", n in self.warned)
+        s = self.part(f"s{index}", "sum")
         value, grad = node["value"], node["grad"]
         shown = number_cells(value, self.theme.value) if in_node(value) else \
             font(shape_text(np.shape(value)), self.theme.value, 9)
-        grad_cell = number_cells(grad, s.colours["font"]) if grad is not None and in_node(grad) \
-            else font("∂" if grad is None else shape_text(np.shape(grad)), s.colours["font"], 9)
+        grad_cell = number_cells(grad, s["font"]) if grad is not None and in_node(grad) \
+            else font("∂" if grad is None else shape_text(np.shape(grad)), s["font"], 9)
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">'
-                 f'<TR><TD>{font(self.graph.label(n), p.colours["font"], 12)}</TD></TR>'
-                 f'<TR><TD>{shown}</TD></TR><TR><TD>{grad_cell}</TD></TR></TABLE>')
+                 f'<TR><TD>{font(self.graph.label(n), c["font"], 12)}</TD></TR>'
+                 f'<TR><TD>{shown}</TD></TR><TR><TD{self.td_id(f"s{index}")}>{grad_cell}</TD></TR></TABLE>')
         warn = ', penwidth=2.5, style="filled,dashed"' if n in self.warned else ", style=filled"
         self.lines.append(f'  n{index} [id="n{index}", shape=box, margin="0.08,0.03", '
-                          f'fillcolor="{p.colours["fill"]}", color="{p.colours["pen"]}"{warn}, '
-                          f'label=<{label}>];')
+                          f'fillcolor="{c["fill"]}", color="{c["pen"]}"{warn}, '
+                          f'label=<{label}>{self.pinned(f"n{index}")}];')
 
     def edge(self, index: int, edge: tuple) -> None:
         u, v, k = edge
         attrs = self.graph.edge(*edge)
-        self.drawing.edge_ids[edge] = index
+        self.drawing.edge_index[edge] = index
         grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs)
 
@@ -206,37 +246,40 @@ class DotWriter:
         """CS231n draws the output's value and its gradient 1 on a last, dangling edge."""
         out = self.graph.output
         node = self.graph[out]
-        self.drawing.edge_ids[(out, None, 0)] = index
-        self.lines.append(f'  result [shape=plaintext, label=<{font(self.graph.label(out), self.theme.ink, 12)}>];')
+        self.drawing.edge_index[(out, None, 0)] = index
+        self.lines.append(f'  result [id="result", shape=plaintext, '
+                          f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
     def connect(self, index: int, tail: str, head: str, value, grad, attrs=None) -> None:
         """Small graphs: the edge runs through a label node, value above the line, gradient below.
         Large graphs: a plain edge label (half the layout work), value over gradient."""
         table = self.label_table(index, value, grad, through=not self.compact, weight=attrs or {})
+        e, t, h = f"e{index}", f"t{index}", f"h{index}"        # label node, edge into it, edge out
         if self.compact:
-            self.lines.append(f"  {tail} -> {head} [label=<{table}>];")
+            self.lines.append(f'  {tail} -> {head} [id="{t}", label=<{table}>{self.pinned(t)}];')
             return
         into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
-        self.lines.append(f"  e{index} [shape=plain, label=<{table}>];")
-        self.lines.append(f"  {tail} -> e{index}:{into} [arrowhead=none];")
-        self.lines.append(f"  e{index}:{out} -> {head};")
+        self.lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
+        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{self.pinned(t)}];')
+        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{self.pinned(h)}];')
 
     def label_table(self, index: int, value, grad, through: bool, weight: dict) -> str:
         """Value over gradient; a neuron-view edge adds its weight above and the weight's
         gradient below (`W1[1,2] = 0.5` … `∂L/∂W1[1,2] = 0.1`)."""
-        v = self.part(f"value:{index}", "value", ("font", "bg"))
-        g = self.part(f"grad:{index}", "grad", ("font", "bg"))
-        shown = font("", g.colours["font"]) if grad is None else number_cells(grad, g.colours["font"])
-        value_cell, grad_cell = number_cells(value, v.colours["font"]), shown
+        v = self.part(f"v{index}", "value")
+        g = self.part(f"g{index}", "grad")
+        value_cell = number_cells(value, v["font"])
+        grad_cell = font("", g["font"]) if grad is None else number_cells(grad, g["font"])
         if "weight" in weight:
             name, dw = weight["weight_name"], weight.get("weight_grad")
-            weight_line = font(f"{name} = {fmt_number(weight['weight'])}", self.theme.ink, 8)
-            weight_grad = font("" if dw is None else f"∂L/∂{name} = {fmt_number(dw)}", g.colours["font"], 8)
-            value_cell = stack(weight_line, value_cell)
-            grad_cell = weight_grad if grad is None else stack(grad_cell, weight_grad)
-        top = f'<TD BGCOLOR="{v.colours["bg"]}" CELLPADDING="2">{value_cell}</TD>'
-        bottom = f'<TD BGCOLOR="{g.colours["bg"]}" CELLPADDING="2">{grad_cell}</TD>'
+            weight_grad = font("" if dw is None else f"∂L/∂{name} = {fmt_number(dw)}", g["font"], 8)
+            grad_cell = weight_grad if grad is None else stack(f"<TD>{grad_cell}</TD>", f"<TD>{weight_grad}</TD>")
+        top = f'<TD{self.td_id(f"v{index}")} BGCOLOR="{v["bg"]}" CELLPADDING="2">{value_cell}</TD>'
+        bottom = f'<TD{self.td_id(f"g{index}")} BGCOLOR="{g["bg"]}" CELLPADDING="2">{grad_cell}</TD>'
+        if "weight" in weight:       # the weight stays shown while its value is still hidden
+            line = font(f"{weight['weight_name']} = {fmt_number(weight['weight'])}", self.theme.ink, 8)
+            top = f"<TD>{stack(f'<TD>{line}</TD>', top)}</TD>"
         if self.rankdir == "TB" and through:
             cells = f"<TR>{top}<VR/>{bottom}</TR>"
         else:
@@ -255,5 +298,7 @@ def rank_spans(graph: Graph) -> int:
 
 
 def to_dot(graph: Graph, theme: str = "light", rankdir: str = "LR", title: str | None = None,
-           warned=frozenset(), slide: bool = False, transparent: bool = False) -> Drawing:
-    return DotWriter(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent).write()
+           warned=frozenset(), slide: bool = False, transparent: bool = False,
+           state_of=None, pins: dict[str, str] | None = None) -> Drawing:
+    return DotWriter(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent,
+                     state_of, pins).write()

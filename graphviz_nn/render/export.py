@@ -5,9 +5,11 @@ complete, so a failed run never leaves a half-written output folder.
 """
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import UserError
@@ -15,9 +17,9 @@ from ..graph import Graph
 from . import layout
 from .files import staged_folder
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
-from .frames import (Frame, colour_map, final_frame, frame_states, group_steps, recolour,
-                     svg_frame, svg_template)
+from .frames import Frame, css_rules, frame_css, group_steps, part_classes, timeline
 from .player import player_html
+from .svg import svg_template, with_part_classes
 
 SPANS_PER_DRAWN_NODE = 3    # rank spans per node of --max-draw: 2,500 → 7,500, a few seconds of dot
 FIRST_MS, STEP_MS, LAST_MS = 1500, 1100, 3500
@@ -95,7 +97,8 @@ def check_drawable(graph: Graph, max_draw: int) -> None:
 
 
 class Pictures:
-    """Everything drawn from one layout: the final picture and the frames, as SVG text."""
+    """Everything drawn from one layout: the finished picture and the frames. A frame is the one
+    laid-out SVG plus its caption and a style block (frames.py): no new layout, no text edits."""
 
     def __init__(self, scene: Scene, options: RenderOptions):
         graph, steps = scene.graph, scene.steps
@@ -105,68 +108,130 @@ class Pictures:
         self.warned = scene.warned
         self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
                               options.slide, options.transparent)
-        rasters = (options.gif and options.frames != "none") or "png" in options.formats
-        self.layout = layout.layout(self.drawing.source, coordinates=rasters,     # the one layout
-                                      positioned="pdf" in options.formats)
-        self.frames = [] if options.frames == "none" else \
-            frame_states(graph, self.drawing, steps, scene.captions, group_steps(graph, steps, options.frames))
-        self.final = final_frame(self.drawing, scene.summary)
-        self.template = svg_template(self.layout.svg, [f.caption for f in self.frames + [self.final]])
+        self.layout = layout.layout(self.drawing.source,                  # the one layout
+                                    coordinates="pdf" in options.formats)  # PDF frames pin nodes there
+        groups = [] if options.frames == "none" else group_steps(graph, steps, options.frames)
+        self.line = timeline(graph, self.drawing, steps, scene.captions, groups)
+        self.frames = self.line.frames
+        self.final = Frame(len(self.frames), scene.summary)
+        classes = {id: part_classes(self.line, p) for id, p in self.drawing.parts.items()} if self.frames else {}
+        self.svg_text = with_part_classes(self.layout.svg, classes)
+        self.template = svg_template(self.svg_text, [f.caption for f in self.frames + [self.final]],
+                                     self.theme, options.transparent)
+        self.rules = css_rules(self.theme)
+
+    def svg_pieces(self, frame: Frame) -> list[str]:
+        return self.template.frame(frame.caption, frame_css(self.rules, frame.index, len(self.frames)))
 
     def svg(self, frame: Frame) -> str:
-        mapping = colour_map(self.drawing, frame, self.theme, self.warned, "none")
-        return svg_frame(self.template, mapping, frame.caption, self.theme, self.options.transparent)
+        return "".join(self.svg_pieces(frame))
 
     def final_svg(self) -> str:
         return self.svg(self.final)
 
-    def frame_svgs(self) -> list[str]:
-        return [self.svg(f) for f in progress(self.frames, "frames")]
+    def frame_svgs(self) -> "FrameSvgs":
+        return FrameSvgs(self)
 
-    def rasterizer(self):
-        from .raster import Rasterizer      # Pillow only when raster pictures are asked for
-        first = self.frames[0] if self.frames else self.final
-        return Rasterizer(self.layout, self.drawing, first, self.theme, self.warned,
-                          self.template, self.options.dpi)
+    @cached_property
+    def picture(self):
+        """The laid-out SVG read for painting (Pillow only when raster pictures are asked for)."""
+        from .paint import Picture
+        return Picture(self.svg_text, self.drawing.parts)
+
+    def rasterizer(self, dpi: int):
+        from .raster import Rasterizer
+        return Rasterizer(self.picture, self.template, self.line, self.theme, dpi)
+
+
+class FrameSvgs(Sequence):
+    """The frames as SVG text, each made when asked for: a big graph's frames are never all in
+    memory at once. The player reads the pictures behind them (one SVG and each frame's state)."""
+
+    def __init__(self, pictures: Pictures):
+        self.pictures = pictures
+
+    def __len__(self) -> int:
+        return len(self.pictures.frames)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.pictures.svg(self.pictures.frames[i])
+
+    def __add__(self, other: list) -> list:
+        return list(self) + list(other)
 
 
 def write_all(scene: Scene, folder: Path, options: RenderOptions) -> Rendered:
     pictures = Pictures(scene, options)
     rendered = Rendered(folder, frame_count=len(pictures.frames))
     rendered.files.append(write_text(folder / "graph.svg", pictures.final_svg()))
-    frame_svgs = pictures.frame_svgs()
-    if frame_svgs:
+    if pictures.frames:
         (folder / "frames").mkdir()
-        rendered.files += [write_text(folder / "frames" / f"{i:03d}.svg", svg)
-                           for i, svg in enumerate(frame_svgs)]
-    if (options.gif and frame_svgs) or "png" in options.formats:
+        rendered.files += [write_text(folder / "frames" / f"{f.index:03d}.svg", pictures.svg(f))
+                           for f in progress(pictures.frames, "frames")]
+    if (options.gif and pictures.frames) or "png" in options.formats:
         write_rasters(pictures, folder, rendered)
     if "pdf" in options.formats:
         write_pdfs(pictures, folder, rendered)
-    if options.html and frame_svgs:
+    if options.html and pictures.frames:
         rendered.files.append(write_text(folder / "index.html",
-                                         player_html(scene.graph.source, frame_svgs, options.theme)))
+                                         player_html(scene.graph.source, pictures.frame_svgs(), options.theme)))
     return rendered
 
 
 def write_rasters(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
-    from .raster import write_gif
+    from .raster import GIF_MAX_PIXELS, MIN_GIF_DPI, PICTURE_MAX_PIXELS, fitted_dpi
     options = pictures.options
-    rasterizer = pictures.rasterizer()
-    images = [rasterizer.frame(f) for f in progress(pictures.frames, "raster frames")]
-    if options.gif and images:
-        durations = [STEP_MS] * len(images)
-        durations[0], durations[-1] = FIRST_MS, LAST_MS
-        path = folder / "backprop.gif"
-        write_gif(images, path, durations, rasterizer.variant_images())
-        rendered.files.append(path)
     if "png" in options.formats:
-        for path, image in [(folder / "graph.png", rasterizer.frame(pictures.final))] + \
-                [(folder / "frames" / f"{i:03d}.png", im) for i, im in enumerate(images)]:
-            if options.transparent:
-                image = see_through(image, pictures.theme.background)
-            image.save(path, dpi=(options.dpi, options.dpi))
-            rendered.files.append(path)
+        dpi = fitted_dpi(pictures.template, options.dpi, PICTURE_MAX_PIXELS)
+        if dpi < options.dpi:
+            note(f"PNG pictures drawn at {dpi} dpi instead of {options.dpi} "
+                 f"(at most {PICTURE_MAX_PIXELS / 1e6:g} million pixels a picture)")
+        write_pngs(pictures, pictures.rasterizer(dpi), folder, rendered)
+    if options.gif and pictures.frames:
+        dpi = fitted_dpi(pictures.template, options.dpi, GIF_MAX_PIXELS)
+        if dpi < MIN_GIF_DPI:
+            note(f"no GIF: the graph is too big to read in one picture (it would be drawn at {dpi} dpi); "
+                 "step through index.html or frames/ instead")
+            return
+        if dpi < options.dpi:
+            note(f"GIF drawn at {dpi} dpi instead of {options.dpi} "
+                 f"(at most {GIF_MAX_PIXELS / 1e6:g} million pixels a frame)")
+        rendered.files.append(write_gif(pictures, pictures.rasterizer(dpi), folder / "backprop.gif"))
+
+
+def write_gif(pictures: Pictures, rasterizer, path: Path) -> Path:
+    """One palette for every frame, no dithering: text stays crisp, nothing flickers; frames
+    go to the file one at a time."""
+    from .raster import ALL_ACTIVE, ALL_KNOWN, BEFORE, GifWriter, gif_palette
+    palette = gif_palette([rasterizer.look(name) for name in (BEFORE, ALL_KNOWN, ALL_ACTIVE)])
+    rasterizer.use_palette(palette)
+    count, writer = len(pictures.frames), None
+    try:
+        for i, frame in enumerate(progress(rasterizer.frames(), "GIF frames", count)):
+            writer = writer or GifWriter(path, frame.size, palette, rasterizer.look(BEFORE).height)
+            writer.add(frame, FIRST_MS if i == 0 else LAST_MS if i == count - 1 else STEP_MS)
+    finally:
+        if writer:
+            writer.close()
+    return path
+
+
+def write_pngs(pictures: Pictures, rasterizer, folder: Path, rendered: Rendered) -> None:
+    options = pictures.options
+    frames = ((folder / "frames" / f"{i:03d}.png", im) for i, im in enumerate(rasterizer.frames()))
+    images = itertools.chain([(folder / "graph.png", rasterizer.finished(pictures.final.caption))], frames)
+    for path, image in progress(images, "PNG frames", len(pictures.frames) + 1):
+        if options.transparent:
+            image = see_through(image, pictures.theme.background)
+        image.save(path, dpi=(rasterizer.dpi, rasterizer.dpi))
+        rendered.files.append(path)
+
+
+def note(text: str) -> None:
+    """One line on stderr; `warning:` is the only kind of line stderr carries on success."""
+    sys.stderr.write(f"warning: {text}\n")
 
 
 def see_through(image, background: str):
@@ -179,9 +244,12 @@ def see_through(image, background: str):
 
 
 def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
-    """Vector PDFs from the positioned DOT (no new layout), all in one Graphviz process."""
-    sources = [recolour(pictures.layout.positioned_dot,
-                        colour_map(pictures.drawing, f, pictures.theme, pictures.warned, "transparent"))
+    """Vector PDFs: the DOT of each frame, in that frame's colours with every node and edge
+    pinned where the one layout put them, drawn by `neato -n2` (no new layout) in one process."""
+    pins = positions(pictures.layout.json)
+    o = pictures.options
+    sources = [to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide, o.transparent,
+                      state_of=lambda part, i=f.index: pictures.line.state(part, i), pins=pins).source
                for f in [pictures.final] + pictures.frames]
     pdfs = layout.render_positioned(sources, "pdf")
     rendered.files.append(write_bytes(folder / "graph.pdf", pdfs[0]))
@@ -189,6 +257,18 @@ def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
         rendered.files.append(write_bytes(folder / "frames" / f"{i:03d}.pdf", pdf))
     if pictures.frames:
         rendered.files.append(write_text(folder / "frames.tex", beamer_snippet(pictures.frames)))
+
+
+def positions(layout_json: dict) -> dict[str, str]:
+    """Where the layout put each node (by name) and edge (by id), as DOT attributes."""
+    pins = {"graph": f'bb="{layout_json["bb"]}"' + (f'; lp="{layout_json["lp"]}"' if "lp" in layout_json else "")}
+    for node in layout_json.get("objects", []):
+        if "pos" in node:
+            pins[node["name"]] = f'pos="{node["pos"]}", width={node["width"]}, height={node["height"]}'
+    for edge in layout_json.get("edges", []):
+        if "id" in edge:
+            pins[edge["id"]] = f'pos="{edge["pos"]}"' + (f', lp="{edge["lp"]}"' if "lp" in edge else "")
+    return pins
 
 
 def beamer_snippet(frames: list[Frame]) -> str:
@@ -222,13 +302,14 @@ def write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
-def progress(items: list, what: str):
+def progress(items, what: str, total: int | None = None):
     """A progress line on a terminal for long renders; silent otherwise."""
-    if len(items) < 200 or not sys.stderr.isatty():
+    total = len(items) if total is None else total
+    if total < 200 or not sys.stderr.isatty():
         yield from items
         return
     for i, item in enumerate(items, start=1):
-        if i % 20 == 0 or i == len(items):
-            sys.stderr.write(f"\r{what}: {i}/{len(items)}")
+        if i % 20 == 0 or i == total:
+            sys.stderr.write(f"\r{what}: {i}/{total}")
         yield item
     sys.stderr.write("\n")

@@ -1,30 +1,27 @@
-"""Frames: a pure function of (one layout, the steps so far). Only colours and captions change.
+"""Frames: a pure function of (one layout, the steps so far). Only looks and captions change.
 
-A frame says, for every Part of the drawing, which state it is in (hidden, pending, known,
-active); the colours of that state replace the Part's placeholder colours in the laid-out SVG.
+The steps are walked once to learn, for every part of the drawing (by id), the frame in which it
+becomes known and the frames in which it is highlighted. A part's state in frame i follows from
+those two facts, so a frame is its index and caption; its look is a short CSS block (`frame_css`)
+that restyles the parts not yet known and the parts of this frame, by class.
 """
 from __future__ import annotations
 
-import re
-import textwrap
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
+from ..graph import Graph
 from ..steps import BACKWARD, FORWARD, Step
-from ..graph import OP, Graph
-from .dot import FONT, FONT_STACK, Drawing, Theme
-from .escape import escape
+from .dot import ACTIVE, HIDDEN, KNOWN, PENDING, Drawing, Part, Theme, changes
 
-HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
-CAPTION_SIZE = 12.0               # points
-CAPTION_LINE = 16.0
-MIN_CAPTION_WIDTH = 420.0         # points: narrow graphs get a wider caption bar
 PER_GATE_LIMIT = 80               # above this many steps, frames group by topological level
 MAX_FRAMES = 120                  # and levels merge until a GIF has at most about this many
+NEVER = 1 << 30                   # known only in the finished picture
 
 
-@dataclass
+@dataclass(frozen=True)
 class Frame:
-    states: dict[str, str]        # part name -> state
+    index: int                    # the frames' count for the finished picture
     caption: str
 
 
@@ -69,63 +66,73 @@ def level_of(graph: Graph, step: Step) -> int:
     return graph[step.gate]["generation"] if step.gate else -1
 
 
-def frame_states(graph: Graph, drawing: Drawing, steps: list[Step], captions,
-                 groups: list[list[int]]) -> list[Frame]:
-    """Walk the steps once, keeping the known set; each group of steps makes one frame."""
-    states = initial_states(graph, drawing)
+# ---- the timeline of parts --------------------------------------------------------------
+
+@dataclass
+class Timeline:
+    """When each part becomes known and when it is highlighted: every frame's state in one place."""
+    parts: dict[str, Part]
+    frames: list[Frame]
+    known_at: dict[str, int] = field(default_factory=dict)         # part id -> frame; -1: from the start
+    active_in: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    touched: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))  # frame -> parts
+
+    def state(self, part: Part, i: int) -> str:
+        if i >= len(self.frames):                                   # the finished picture
+            return KNOWN
+        if i in self.active_in.get(part.id, ()):
+            return ACTIVE
+        if self.known_at.get(part.id, NEVER) <= i:
+            return KNOWN
+        return PENDING if part.kind == "gate" else HIDDEN
+
+    def changed(self, i: int) -> set[str]:
+        """The parts whose state in frame i differs from frame i - 1."""
+        return self.touched.get(i, set()) | {p for p in self.touched.get(i - 1, ()) if self.active_in.get(p)}
+
+
+def timeline(graph: Graph, drawing: Drawing, steps: list[Step], captions,
+             groups: list[list[int]]) -> Timeline:
+    """Walk the steps once; each group of steps makes one frame."""
+    line = Timeline(drawing.parts, [])
+    line.known_at = {p.id: -1 for p in drawing.parts.values() if p.kind == "node"}
     waiting = {n: len(graph.users[n]) for n in graph.order}   # out-edges whose gradient is unknown
-    frames = []
-    for group in groups:
-        active: list[str] = []
-        for i in group:
-            active += apply_step(graph, drawing, states, waiting, steps[i])
-        frame = dict(states)
-        for name in active:
-            frame[name] = ACTIVE
-        frames.append(Frame(frame, combine_captions(steps[group[0]].phase, [captions[i] for i in group])))
-    return frames
+    for i, group in enumerate(groups):
+        for s in group:
+            known, active = apply_step(graph, drawing, waiting, steps[s])
+            line.touched[i].update(known, active)
+            for p in known + active:
+                line.known_at.setdefault(p, i)
+            for p in active:
+                if i not in line.active_in[p]:
+                    line.active_in[p].append(i)
+        line.frames.append(Frame(i, combine_captions(steps[group[0]].phase, [captions[s] for s in group])))
+    return line
 
 
-def initial_states(graph: Graph, drawing: Drawing) -> dict[str, str]:
-    states = {}
-    for name, part in drawing.parts.items():
-        if part.kind == "node":
-            n = name.split(":", 1)[1]
-            states[name] = PENDING if graph[n]["kind"] == OP else KNOWN
-        else:
-            states[name] = HIDDEN
-    return states
-
-
-def apply_step(graph: Graph, drawing: Drawing, states: dict, waiting: dict, step: Step) -> list[str]:
-    """Mark what the step makes known; return the parts it highlights."""
-    kind = "value" if step.phase == FORWARD else "grad"
-    active = []
+def apply_step(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tuple[list[str], list[str]]:
+    """The parts a step makes known, and the parts it highlights."""
+    label = drawing.value_id if step.phase == FORWARD else drawing.grad_id
+    known, active = [], []
     for edge in step.edges:
-        name = f"{kind}:{drawing.edge_ids[edge]}"
-        states[name] = KNOWN
-        active.append(name)
+        active.append(label(edge))
         if step.phase == BACKWARD:
-            active += settle(graph, states, waiting, edge[0])
-    output_label = f"{kind}:{drawing.edge_ids[(graph.output, None, 0)]}"
+            active += settle(graph, drawing, waiting, edge[0])
     if (step.phase == FORWARD and graph.output in step.nodes) or step.kind == "seed":
-        states[output_label] = KNOWN
-        active.append(output_label)
+        active.append(label((graph.output, None, 0)))
     if step.gate:
-        states[f"node:{step.gate}"] = KNOWN
-        active.append(f"node:{step.gate}")
-    if step.kind in ("seed", "copy") and f"sum:{step.gate}" in states:
-        states[f"sum:{step.gate}"] = KNOWN
-    return active
+        active.append(drawing.node_ids[step.gate])
+    if step.kind in ("seed", "copy") and step.gate and drawing.sum_id(step.gate) in drawing.parts:
+        known.append(drawing.sum_id(step.gate))
+    return known, active
 
 
-def settle(graph: Graph, states: dict, waiting: dict, n: str) -> list[str]:
+def settle(graph: Graph, drawing: Drawing, waiting: dict, n: str) -> list[str]:
     """A variable's total gradient is shown once every gate it feeds has sent its part back."""
     waiting[n] -= 1
-    name = f"sum:{n}"
-    if waiting[n] == 0 and len(graph.users[n]) == 1 and name in states:   # fan-out: the copy step
-        states[name] = KNOWN
-        return [name]
+    total = drawing.sum_id(n)
+    if waiting[n] == 0 and len(graph.users[n]) == 1 and total in drawing.parts:   # fan-out: the copy step
+        return [total]
     return []
 
 
@@ -138,88 +145,55 @@ def combine_captions(phase: str, captions: list[str]) -> str:
     return head + (text if len(text) < 300 else text[:297] + "…")
 
 
-def final_frame(drawing: Drawing, caption: str) -> Frame:
-    return Frame({name: KNOWN for name in drawing.parts}, caption)
+# ---- a frame's look as CSS --------------------------------------------------------------
+# Each part's SVG group carries classes saying when it changes (svg.py adds them):
+#   w<k>  a gate, pending until frame k      h<k>  a number, hidden until frame k (x: never)
+#   a<i>  a node, highlighted in frame i      b<i>  a number's cell, highlighted in frame i
+# Frame i restyles w/h classes of later frames and a/b classes of frame i: a block that grows
+# with the number of frames, not with the size of the graph.
+
+SHAPES = ("ellipse", "polygon", "path")
+ROLE_CSS = {"fill": (SHAPES, "fill"), "pen": (SHAPES, "stroke"), "font": (("text",), "fill"),
+            "bg": (("polygon",), "fill")}
+CLASSES = {"w": ("gate", PENDING), "h": ("value", HIDDEN), "a": ("gate", ACTIVE), "b": ("value", ACTIVE)}
 
 
-# ---- colours ----------------------------------------------------------------------
-
-def state_colours(theme: Theme, kind: str, state: str, warned: bool, hidden: str) -> dict[str, str]:
-    """The colours of each role of a part in a state; `hidden` is "none" in SVG, "transparent" in DOT."""
-    if kind == "node":
-        pen = theme.warn if warned and state != PENDING else theme.ink
-        return {PENDING: {"fill": theme.background, "pen": theme.pending, "font": theme.pending},
-                KNOWN: {"fill": theme.node_fill, "pen": pen, "font": theme.ink},
-                ACTIVE: {"fill": theme.active_fill, "pen": theme.active_pen, "font": theme.ink}}[state]
-    ink = theme.value if kind == "value" else theme.grad
-    if state == HIDDEN:
-        return {"font": hidden, "bg": hidden}
-    return {"font": ink, "bg": theme.active_fill if state == ACTIVE else hidden}
-
-
-def colour_map(drawing: Drawing, frame: Frame, theme: Theme, warned: set, hidden: str) -> dict[str, str]:
-    mapping = {}
-    for name, part in drawing.parts.items():
-        node = name.split(":", 1)[1]
-        colours = state_colours(theme, part.kind, frame.states[name], node in warned, hidden)
-        for role, placeholder in part.colours.items():
-            mapping[placeholder] = colours[role]
-    return mapping
+def css_rules(theme: Theme) -> list[dict]:
+    """One rule per (class letter, element): the selector form, the declarations, and whether
+    it applies to the frames after this one (w, h) or to this one (a, b). The player's script
+    builds its CSS from the same list."""
+    rules = []
+    for letter, (kind, state) in CLASSES.items():
+        by_tags: dict[tuple, list[str]] = defaultdict(list)
+        for role, colour in changes(theme, kind, state).items():
+            tags, prop = ROLE_CSS[role]
+            by_tags[tags].append(f"{prop}:{colour}")
+        for tags, declarations in by_tags.items():
+            rules.append({"forms": [f".{letter}{{}}>{tag}" for tag in tags],
+                          "css": ";".join(declarations), "later": letter in "wh"})
+    return rules
 
 
-PLACEHOLDER = re.compile(r"#0a[0-9a-f]{4}")
+def frame_css(rules: list[dict], i: int, count: int) -> str:
+    """The CSS of frame i of count (count: the finished picture, which needs none)."""
+    if i >= count:
+        return ""
+    later = [str(j) for j in range(i + 1, count)] + ["x"]
+    out = []
+    for rule in rules:
+        keys = later if rule["later"] else [str(i)]
+        selectors = ",".join(form.replace("{}", k) for k in keys for form in rule["forms"])
+        out.append(f"{selectors}{{{rule['css']}}}")
+    return "\n".join(out)
 
 
-def recolour(text: str, mapping: dict[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
-
-
-# ---- SVG frames -------------------------------------------------------------------------
-
-@dataclass
-class SvgTemplate:
-    """The laid-out SVG, cut open where the caption bar goes."""
-    head: str
-    body: str
-    width: float          # points, including the caption bar's extra width
-    height: float         # points, without the caption bar
-    shift: float          # how far the graph moves right to centre it in a wider bar
-    chars_per_line: int
-    caption_lines: int
-
-
-SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="[^"]*"')
-
-
-def svg_template(svg: str, captions: list[str]) -> SvgTemplate:
-    svg = svg.replace(f'font-family="{FONT}"', f'font-family="{FONT_STACK}"')
-    match = SVG_SIZE.search(svg)
-    width, height = float(match.group(1)), float(match.group(2))
-    full_width = max(width, MIN_CAPTION_WIDTH)
-    chars = max(20, int(full_width / (CAPTION_SIZE * 0.56)))
-    lines = max((len(wrap(c, chars)) for c in captions), default=0)
-    start = svg.index("<g id=\"graph0\"")
-    end = svg.rindex("</svg>")
-    return SvgTemplate(svg[:start], svg[start:end], full_width, height,
-                       (full_width - width) / 2, chars, lines)
-
-
-def wrap(caption: str, chars: int) -> list[str]:
-    return textwrap.wrap(caption, chars, break_on_hyphens=False) if caption else []
-
-
-def svg_frame(t: SvgTemplate, mapping: dict[str, str], caption: str, theme: Theme,
-              transparent: bool) -> str:
-    bar = CAPTION_LINE * t.caption_lines + (8 if t.caption_lines else 0)
-    total = t.height + bar
-    head = SVG_SIZE.sub(f'<svg width="{t.width:.2f}pt" height="{total:.2f}pt" '
-                        f'viewBox="0.00 0.00 {t.width:.2f} {total:.2f}"', t.head)
-    background = "none" if transparent else theme.background
-    parts = [head, f'<rect x="0" y="0" width="{t.width:.2f}" height="{total:.2f}" fill="{background}"/>',
-             f'<g transform="translate({t.shift:.2f} 0)">', recolour(t.body, mapping), "</g>"]
-    for i, line in enumerate(wrap(caption, t.chars_per_line)):
-        y = t.height + 4 + CAPTION_SIZE + i * CAPTION_LINE
-        parts.append(f'<text x="8" y="{y:.2f}" font-family="{FONT_STACK}" font-size="{CAPTION_SIZE}" '
-                     f'fill="{theme.ink}">{escape(line)}</text>')
-    parts.append("</svg>\n")
-    return "\n".join(parts)
+def part_classes(line: Timeline, part: Part) -> str:
+    """The classes of a part's group: when it becomes known, when it is highlighted."""
+    classes = []
+    known = line.known_at.get(part.id, NEVER)
+    if known >= 0:
+        letter = "w" if part.kind == "gate" else "h"
+        classes.append(f"{letter}{'x' if known == NEVER else known}")
+    letter = "a" if part.kind in ("gate", "node") else "b"
+    classes += [f"{letter}{i}" for i in line.active_in.get(part.id, ())]
+    return " ".join(classes)

@@ -1,26 +1,41 @@
-"""The HTML player: one self-contained page (no network, no external files) stepping through frames."""
+"""The HTML player: one self-contained page (no network, no external files) stepping through frames.
+
+The page holds the laid-out SVG once, and per frame only its caption: a frame's look is a CSS
+block built from the same rules as the SVG frames' (frames.css_rules), so the page stays about
+the size of graph.svg however many frames there are.
+"""
 from __future__ import annotations
+
+import json
 
 from .dot import THEMES
 from .escape import escape
 
 SCRIPT = """
-const frames = Array.from(document.querySelectorAll('.frame'));
 const slider = document.getElementById('slider'), counter = document.getElementById('counter');
-const play = document.getElementById('play');
+const play = document.getElementById('play'), caption = document.getElementById('caption');
+const look = document.getElementById('look');
 let current = 0, timer = null;
+function css(i) {       // as frames.frame_css: parts of later frames wait, parts of frame i light up
+  const later = [];
+  for (let j = i + 1; j < FRAMES.count; j++) later.push(String(j));
+  later.push('x');
+  return FRAMES.rules.map(rule => (rule.later ? later : [String(i)])
+    .flatMap(k => rule.forms.map(form => form.replace('{}', k))).join(',') + '{' + rule.css + '}').join('\\n');
+}
 function show(i) {
-  current = Math.max(0, Math.min(frames.length - 1, i));
-  frames.forEach((f, k) => f.hidden = k !== current);
+  current = Math.max(0, Math.min(FRAMES.count - 1, i));
+  look.textContent = css(current);
+  caption.textContent = FRAMES.captions[current];
   slider.value = current;
-  counter.textContent = (current + 1) + ' / ' + frames.length;
+  counter.textContent = (current + 1) + ' / ' + FRAMES.count;
   document.body.dataset.frame = current;
 }
 function toggle() {
   if (timer) { clearInterval(timer); timer = null; play.textContent = 'play'; return; }
-  if (current === frames.length - 1) show(0);
+  if (current === FRAMES.count - 1) show(0);
   play.textContent = 'pause';
-  timer = setInterval(() => { if (current === frames.length - 1) toggle(); else show(current + 1); }, 1100);
+  timer = setInterval(() => { if (current === FRAMES.count - 1) toggle(); else show(current + 1); }, 1100);
 }
 document.getElementById('prev').onclick = () => show(current - 1);
 document.getElementById('next').onclick = () => show(current + 1);
@@ -31,15 +46,19 @@ document.addEventListener('keydown', e => {
   else if (e.key === 'ArrowLeft' || e.key === 'PageUp') { show(current - 1); e.preventDefault(); }
   else if (e.key === ' ') { toggle(); e.preventDefault(); }
   else if (e.key === 'Home') show(0);
-  else if (e.key === 'End') show(frames.length - 1);
+  else if (e.key === 'End') show(FRAMES.count - 1);
 });
 show(0);
 """
 
 
-def player_html(title: str, frame_svgs: list[str], theme: str = "light") -> str:
+def player_html(title: str, frames, theme: str = "light") -> str:
+    """The page of the frames of one Pictures (its frame_svgs())."""
     t = THEMES[theme]
-    frames = "\n".join(f'<div class="frame" hidden>{strip_xml_header(svg)}</div>' for svg in frame_svgs)
+    pictures = frames.pictures
+    state = {"count": len(pictures.frames), "captions": [f.caption for f in pictures.frames],
+             "rules": pictures.rules}
+    data = json.dumps(state, ensure_ascii=False).replace("<", "\\u003c")   # never closes the script
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -47,19 +66,24 @@ def player_html(title: str, frame_svgs: list[str], theme: str = "light") -> str:
 <style>
 body {{ margin: 0; background: {t.background}; color: {t.ink};
        font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; }}
-.frame svg {{ display: block; margin: 0 auto; max-width: 100vw; max-height: calc(100vh - 3.5em);
+.frame svg {{ display: block; margin: 0 auto; max-width: 100vw; max-height: calc(100vh - 6em);
              height: auto; width: auto; }}
+#caption {{ margin: .3em auto; max-width: 60em; padding: 0 1em; min-height: 2.6em; text-align: center; }}
 nav {{ display: flex; gap: .6em; align-items: center; justify-content: center; padding: .5em; }}
 button {{ font: inherit; padding: .2em .8em; }}
 input[type=range] {{ width: min(50vw, 30em); }}
-</style></head>
+</style>
+<style id="look"></style></head>
 <body data-frame="0">
-{frames}
+<div class="frame">{strip_xml_header(pictures.template.graph_only())}</div>
+<p id="caption"></p>
 <nav><button id="prev" title="previous (←)">◀</button><button id="play" title="play/pause (space)">play</button>
 <button id="next" title="next (→)">▶</button>
-<input id="slider" type="range" min="0" max="{len(frame_svgs) - 1}" value="0" aria-label="frame">
+<input id="slider" type="range" min="0" max="{len(pictures.frames) - 1}" value="0" aria-label="frame">
 <span id="counter"></span></nav>
-<script>{SCRIPT}</script>
+<script>
+const FRAMES = {data};
+{SCRIPT}</script>
 </body></html>
 """
 

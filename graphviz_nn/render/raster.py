@@ -1,188 +1,174 @@
-"""Raster frames without a layout or a Graphviz run per frame.
+"""Raster frames (GIF, PNG) without a layout or a Graphviz run per frame, in bounded memory.
 
-The laid-out graph is painted three times (everything pending, everything known, everything
-active) from Graphviz's own drawing operations; a frame is the pending picture with the
-rectangles of its known and active parts pasted in from the other two.
+The laid-out picture is painted once per look (every part as before it is known, everything
+known, everything highlighted); frame i is frame i - 1 with the parts that changed pasted in from
+those pictures, so frames come one at a time and go straight to the file. Pictures are capped in
+pixels: big graphs are drawn at a lower dpi.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator
 
-from PIL import Image, ImageDraw
+from PIL import GifImagePlugin, Image, ImageChops, ImageColor, ImageDraw
 
-from .dot import PAD_INCHES, Drawing, Theme
-from .frames import (ACTIVE, CAPTION_LINE, CAPTION_SIZE, HIDDEN, KNOWN, PENDING, Frame,
-                     SvgTemplate, colour_map, wrap)
-from .xdraw import XdotPainter, font
+from .dot import ACTIVE, HIDDEN, KNOWN, PENDING, Part, Theme, changes
+from .frames import Timeline
+from .paint import Picture, font, paint
+from .svg import CAPTION_LINE, CAPTION_SIZE, SvgTemplate, wrap
 
-MARGIN_POINTS = 1.5         # pen width around a part's drawn shapes
-ACTIVE_HIDING_SUM = "active, total gradient hidden"
+PICTURE_MAX_PIXELS = 12_000_000     # PNG pictures
+GIF_MAX_PIXELS = 2_500_000          # a GIF frame: bigger GIFs are slow to load and to step through
+MIN_GIF_DPI = 30                    # below, the numbers are unreadable: no GIF
+SUPERSAMPLE_UP_TO = 1_000_000       # pixels: smaller pictures are drawn at twice the size, smoother
+TRANSPARENT_INDEX = 255             # GIF: a delta frame's unchanged pixels
+SPLIT_MS = 20                       # GIF: the graph's change shown this long before the caption's
+SPLIT_ABOVE = 250_000               # GIF: unchanged pixels a split saves (≈ 1 byte per 50 pixels)
 
-
-@dataclass
-class Box:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-
-    def union(self, other: "Box") -> "Box":
-        return Box(min(self.x0, other.x0), min(self.y0, other.y0),
-                   max(self.x1, other.x1), max(self.y1, other.y1))
+BEFORE, ALL_KNOWN, ALL_ACTIVE, ACTIVE_HIDING_SUMS = "before", "known", "active", "active-hiding-sums"
 
 
-def op_box(op: dict, font_size: float) -> Box | None:
-    """The extent of one xdot drawing operation, in Graphviz points (y up)."""
-    kind = op["op"]
-    if kind in "pPLbB":
-        xs = [p[0] for p in op["points"]]
-        ys = [p[1] for p in op["points"]]
-        return Box(min(xs), min(ys), max(xs), max(ys))
-    if kind in "eE":
-        (cx, cy), (rx, ry) = op["rect"][:2], op["rect"][2:]
-        return Box(cx - rx, cy - ry, cx + rx, cy + ry)
-    if kind == "T":
-        x, y = op["pt"]
-        left = {"l": x, "c": x - op["width"] / 2, "r": x - op["width"]}[op["align"]]
-        return Box(left, y - 0.3 * font_size, left + op["width"], y + 0.9 * font_size)
-    return None
+def fitted_dpi(template: SvgTemplate, dpi: int, max_pixels: int) -> int:
+    """dpi, lowered until a frame (graph and caption bar) has at most max_pixels."""
+    bar = CAPTION_LINE * template.caption_lines + 8
+    pixels = template.width * (template.height + bar) * (dpi / 72.0) ** 2
+    return dpi if pixels <= max_pixels else int(dpi * math.sqrt(max_pixels / pixels))
 
 
-def colour_boxes(layout_json: dict) -> dict[str, Box]:
-    """Where each colour is drawn: the union of the boxes of the operations using it."""
-    boxes: dict[str, Box] = {}
-    for obj in layout_json.get("objects", []) + layout_json.get("edges", []):
-        for key in ("_draw_", "_ldraw_"):
-            pen = fill = None
-            size = 11.0
-            for op in obj.get(key, []):
-                if op["op"] == "c":
-                    pen = op["color"][:7].lower()
-                elif op["op"] == "C":
-                    fill = op["color"][:7].lower()
-                elif op["op"] == "F":
-                    size = op["size"]
-                box = op_box(op, size)
-                if box is None:
-                    continue
-                for colour in (pen, fill if op["op"] in "PEB" else None):
-                    if colour:
-                        boxes[colour] = boxes[colour].union(box) if colour in boxes else box
-    return boxes
+def before(part: Part) -> str:
+    return {"gate": PENDING, "node": KNOWN}.get(part.kind, HIDDEN)
 
 
-def base_states(frame: Frame) -> dict[str, str]:
-    return {name: (PENDING if state == PENDING else HIDDEN if state == HIDDEN else KNOWN)
-            for name, state in frame.states.items()}
-
-
-class LazyImages(dict):
-    """The pictures of each state, painted the first time a frame needs them."""
-
-    def __init__(self, paint):
-        super().__init__()
-        self.paint = paint
-
-    def __missing__(self, state: str) -> Image.Image:
-        image = self[state] = self[PENDING] if state == HIDDEN else self.paint(state)
-        return image
+LOOKS = {BEFORE: before, ALL_KNOWN: lambda p: KNOWN,
+         ALL_ACTIVE: lambda p: KNOWN if p.kind == "sum" else ACTIVE,
+         ACTIVE_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else ACTIVE}
 
 
 class Rasterizer:
-    """Raster frames: three pictures painted from the layout, a frame pasted together from them."""
+    """Raster frames of one layout at one dpi, in RGB or (for the GIF) as palette indices."""
 
-    def __init__(self, layout, drawing: Drawing, first: Frame, theme: Theme, warned: set,
-                 template: SvgTemplate, dpi: int):
-        self.drawing, self.theme, self.template = drawing, theme, template
-        self.scale = dpi / 72.0
-        self.base = base_states(first)
-        offset = PAD_INCHES * 72
-        painter = XdotPainter(layout.json, dpi, offset)
-        variants = {PENDING: self.base, KNOWN: {n: KNOWN for n in self.base},
-                    ACTIVE: self.active_everything(KNOWN), ACTIVE_HIDING_SUM: self.active_everything(HIDDEN)}
-        self.images = LazyImages(lambda state: painter.paint(self.colour_function(variants[state], warned),
-                                                              theme.background))
-        self.regions = self.part_regions(colour_boxes(layout.json), layout.bounding_box[1], offset)
-        self.font = font(round(CAPTION_SIZE * self.scale))
+    def __init__(self, picture: Picture, template: SvgTemplate, line: Timeline, theme: Theme, dpi: int):
+        self.picture, self.template, self.line, self.theme = picture, template, line, theme
+        self.k = dpi / 72.0
+        self.supersample = 2 if picture.width * picture.height * self.k ** 2 <= SUPERSAMPLE_UP_TO else 1
+        self.dpi = dpi
+        self.images: dict[str, Image.Image] = {}
+        self.convert = lambda image: image          # to the frames' mode (GIF: palette indices)
+        self.ink_of = None                          # GIF: caption coverage -> palette index
+        self.font = font(round(CAPTION_SIZE * self.k))
+        self.sums = {p.id: "s" + p.id[1:] for p in line.parts.values()
+                     if p.kind == "node" and "s" + p.id[1:] in line.parts}
+        self.owner = {total: node for node, total in self.sums.items()}
 
-    def colour_function(self, states: dict, warned: set):
-        mapping = colour_map(self.drawing, Frame(states, ""), self.theme, warned, "none")
+    def look(self, name: str) -> Image.Image:
+        """The picture with every part in one look, painted the first time it is needed."""
+        if name not in self.images:
+            state_of = LOOKS[name]
+            image = paint(self.picture, lambda p: changes(self.theme, p.kind, state_of(p)),
+                          self.theme.background, self.dpi, self.supersample)
+            self.images[name] = self.convert(image)
+        return self.images[name]
 
-        def colour_of(colour: str) -> str:
-            if len(colour) == 9 and colour.endswith("00"):         # fully transparent
-                return "none"
-            return mapping.get(colour[:7].lower(), colour[:7])
-        return colour_of
+    def use_palette(self, palette: Image.Image) -> None:
+        """From now on frames are palette indices (mode L) of this palette."""
+        self.images = {n: indices(im.quantize(palette=palette, dither=Image.Dither.NONE))
+                       for n, im in self.images.items()}
+        self.convert = lambda image: indices(image.quantize(palette=palette, dither=Image.Dither.NONE))
+        ink, background = ImageColor.getrgb(self.theme.ink), ImageColor.getrgb(self.theme.background)
+        blends = Image.new("RGB", (256, 1))
+        blends.putdata([tuple(round(b + (i - b) * a / 255) for i, b in zip(ink, background)) for a in range(256)])
+        self.ink_of = list(self.convert(blends).tobytes())     # one remap, for every caption
 
-    def variant_images(self) -> list[Image.Image]:
-        return [self.images[PENDING], self.images[KNOWN], self.images[ACTIVE]]
+    def source(self, part: Part, i: int) -> str:
+        """Which look to paste a part from in frame i. A variable's box holds its total
+        gradient, so the box comes from the look whose total-gradient state matches."""
+        state = self.line.state(part, i)
+        if part.kind in ("value", "grad"):
+            return {HIDDEN: BEFORE, KNOWN: ALL_KNOWN, ACTIVE: ALL_ACTIVE}[state]
+        total = self.sums.get(part.id)
+        hidden = total is not None and self.line.state(self.line.parts[total], i) == HIDDEN
+        if state == ACTIVE:
+            return ACTIVE_HIDING_SUMS if hidden else ALL_ACTIVE
+        return BEFORE if state == PENDING or hidden else ALL_KNOWN
 
-    def active_everything(self, sums: str) -> dict[str, str]:
-        return {n: (sums if part.kind == "sum" else ACTIVE) for n, part in self.drawing.parts.items()}
+    def region(self, part_id: str) -> tuple[int, int, int, int] | None:
+        box = self.picture.boxes.get(part_id)
+        if box is None:
+            return None
+        k = self.k
+        return (max(0, round(box[0] * k)), max(0, round(box[1] * k)), round(box[2] * k), round(box[3] * k))
 
-    def part_regions(self, boxes: dict[str, Box], height: float, pad: float) -> dict[str, tuple]:
-        s, m = self.scale, MARGIN_POINTS
-        regions = {}
-        for name, part in self.drawing.parts.items():
-            found = [boxes[c] for c in part.colours.values() if c in boxes]
-            if not found:
-                continue
-            box = found[0]
-            for b in found[1:]:
-                box = box.union(b)
-            regions[name] = (int((box.x0 - m + pad) * s), int((height - box.y1 - m + pad) * s),
-                             int((box.x1 + m + pad) * s) + 1, int((height - box.y0 + m + pad) * s) + 1)
-        return regions
-
-    def graph_image(self, frame: Frame) -> Image.Image:
-        """The pending picture with every part not in its pending state pasted in. A variable's
-        box holds its total gradient (a part of its own), so the box comes from the picture
-        whose total-gradient state matches."""
-        image = self.images[PENDING].copy()
-        pasted_nodes = set()
-        for name, region in self.regions.items():
-            state = frame.states[name]
-            if name.startswith("sum:") and "node:" + name[4:] in pasted_nodes or state == self.base[name]:
-                continue
-            if state == ACTIVE and frame.states.get("sum:" + name[5:]) == HIDDEN:
-                state = ACTIVE_HIDING_SUM
-            image.paste(self.images[state].crop(region), region[:2])
-            if name.startswith("node:"):
-                pasted_nodes.add(name)
-        return image
-
-    def frame(self, frame: Frame) -> Image.Image:
-        graph = self.graph_image(frame)
-        t, s = self.template, self.scale
+    def canvas(self, graph: Image.Image) -> Image.Image:
+        t, k = self.template, self.k
         bar = CAPTION_LINE * t.caption_lines + (8 if t.caption_lines else 0)
-        canvas = Image.new("RGB", (round(t.width * s), graph.height + round(bar * s)), self.theme.background)
-        canvas.paste(graph, (round(t.shift * s), 0))
-        draw = ImageDraw.Draw(canvas)
-        for i, line in enumerate(wrap(frame.caption, t.chars_per_line)):
-            y = graph.height + (4 + i * CAPTION_LINE) * s
-            draw.text((8 * s, y), line, fill=self.theme.ink, font=self.font)
+        fill = self.convert(Image.new("RGB", (1, 1), self.theme.background)).getpixel((0, 0))
+        out = Image.new(graph.mode, (round(t.width * k), graph.height + round(bar * k)), fill)
+        out.paste(graph, (round(t.shift * k), 0))
+        return out
+
+    def caption(self, canvas: Image.Image, text: str) -> None:
+        """Draw the caption in the bar under the graph: its coverage as a mask, then the ink
+        pasted through it (or, for the GIF, each coverage level mapped to its palette index)."""
+        top = self.look(BEFORE).height
+        if canvas.height <= top:
+            return
+        mask = Image.new("L", (canvas.width, canvas.height - top), 0)
+        draw = ImageDraw.Draw(mask)
+        for n, line in enumerate(wrap(text, self.template.chars_per_line)):
+            draw.text((8 * self.k, (4 + n * CAPTION_LINE) * self.k), line, fill=255, font=self.font)
+        if self.ink_of:
+            canvas.paste(mask.point(self.ink_of), (0, top))
+        else:
+            canvas.paste(self.theme.background, (0, top, canvas.width, canvas.height))
+            canvas.paste(self.theme.ink, (0, top, canvas.width, canvas.height), mask)
+
+    def frames(self) -> Iterator[Image.Image]:
+        """Every frame in order, one at a time: the previous one with what changed pasted in.
+        The image yielded is reused for the next frame."""
+        canvas = self.canvas(self.look(BEFORE))
+        shift = round(self.template.shift * self.k)
+        for frame in self.line.frames:
+            for part_id in self.changed(frame.index):
+                region = self.region(part_id)
+                if region:
+                    look = self.look(self.source(self.line.parts[part_id], frame.index))
+                    canvas.paste(look.crop(region), (region[0] + shift, region[1]))
+            self.caption(canvas, frame.caption)
+            yield canvas
+
+    def changed(self, i: int) -> set[str]:
+        """Parts to repaint in frame i; a changed total gradient repaints its variable's box."""
+        return {self.owner.get(p, p) for p in self.line.changed(i)}
+
+    def finished(self, caption: str) -> Image.Image:
+        canvas = self.canvas(self.look(ALL_KNOWN))
+        self.caption(canvas, caption)
         return canvas
 
 
-def write_gif(images: list[Image.Image], path, durations: list[int], palette_from: list[Image.Image]) -> None:
-    """One global palette for every frame and no dithering: text stays crisp, nothing flickers."""
-    sample = Image.new("RGB", (max(i.width for i in palette_from), sum(i.height for i in palette_from)))
+def indices(image: Image.Image) -> Image.Image:
+    """A palette image's indices as a greyscale image: pasted and compared like any other."""
+    return Image.frombytes("L", image.size, image.tobytes())
+
+
+def gif_palette(images: list[Image.Image]) -> Image.Image:
+    """One palette for every frame, from the looks every frame is pasted from; 255 colours, so
+    index 255 is free to mark unchanged pixels as transparent."""
+    # every other pixel: the same colours for a quarter of the work
+    images = [i.resize((i.width // 2, i.height // 2), Image.Resampling.NEAREST) for i in images]
+    sample = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)))
     y = 0
-    for image in palette_from:
+    for image in images:
         sample.paste(image, (0, y))
         y += image.height
-    palette = distinct_palette(sample)
-    frames = [i.quantize(palette=palette, dither=Image.Dither.NONE) for i in images]
-    # Pillow writes a global colour table only when given the palette, and remaps quickly
-    # only when its colours are distinct: hence distinct_palette.
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0,
-                   optimize=False, disposal=1, palette=palette.getpalette())
+    return distinct_palette(sample)
 
 
 def distinct_palette(sample: Image.Image) -> Image.Image:
-    """The sample's palette with repeated entries (unused ones) moved to colours of their own."""
+    """The sample's palette with repeated entries (unused ones) moved to colours of their own:
+    Pillow maps onto a palette quickly only when its colours are distinct."""
     palette = sample.quantize(colors=255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    rgb = palette.getpalette()
+    rgb = palette.getpalette()[:255 * 3]
     seen, distinct = set(), []
     for i in range(0, len(rgb), 3):
         colour = tuple(rgb[i:i + 3])
@@ -192,3 +178,62 @@ def distinct_palette(sample: Image.Image) -> Image.Image:
         distinct += colour
     palette.putpalette(distinct)
     return palette
+
+
+class GifWriter:
+    """Writes a looping GIF frame by frame: one global palette; after the first frame only the
+    boxes that changed, their unchanged pixels transparent. Only the last frame is kept."""
+
+    def __init__(self, path, size: tuple[int, int], palette: Image.Image, bar_top: int):
+        self.file = open(path, "wb")
+        self.previous: Image.Image | None = None
+        self.areas = [(0, 0, size[0], bar_top), (0, bar_top, size[0], size[1])]    # graph, caption
+        rgb = bytes(palette.getpalette()[:255 * 3]).ljust(256 * 3, b"\0")
+        self.file.write(b"GIF89a" + size[0].to_bytes(2, "little") + size[1].to_bytes(2, "little")
+                        + bytes([0xF7, 0, 0]) + rgb                      # global table of 256 colours
+                        + b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")   # loop for ever
+
+    def add(self, frame: Image.Image, duration_ms: int) -> None:
+        """frame: palette indices (mode L). When the graph changed far from the caption (big
+        graphs), the two boxes go as two images, the first shown for SPLIT_MS: one box around
+        both would be mostly unchanged pixels, which still cost bytes."""
+        if self.previous is None:
+            self.write(frame, (0, 0), duration_ms)
+        else:
+            boxes = [b for b in (self.changed(frame, area) for area in self.areas) if b]
+            union = boxes[0] if len(boxes) == 1 else enclosing(boxes) if boxes else (0, 0, 1, 1)
+            if len(boxes) == 2 and area(union) - 2 * (area(boxes[0]) + area(boxes[1])) > SPLIT_ABOVE:
+                self.write_delta(frame, boxes[0], SPLIT_MS)
+                self.write_delta(frame, boxes[1], duration_ms - SPLIT_MS)
+            else:
+                self.write_delta(frame, union, duration_ms)
+        self.previous = frame.copy()
+
+    def changed(self, frame: Image.Image, box) -> tuple | None:
+        found = ImageChops.difference(self.previous.crop(box), frame.crop(box)).getbbox()
+        return found and (found[0] + box[0], found[1] + box[1], found[2] + box[0], found[3] + box[1])
+
+    def write_delta(self, frame: Image.Image, box, duration_ms: int) -> None:
+        part = frame.crop(box)
+        unchanged = ImageChops.difference(part, self.previous.crop(box)).point([255] + [0] * 255, "1")
+        part.paste(TRANSPARENT_INDEX, mask=unchanged)
+        self.write(part, box[:2], duration_ms, TRANSPARENT_INDEX)
+
+    def write(self, image: Image.Image, offset, duration_ms: int, transparency: int | None = None) -> None:
+        params = {"duration": duration_ms, "disposal": 1}
+        if transparency is not None:
+            params["transparency"] = transparency
+        for chunk in GifImagePlugin.getdata(image, offset, **params):
+            self.file.write(chunk)
+
+    def close(self) -> None:
+        self.file.write(b";")
+        self.file.close()
+
+
+def area(box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def enclosing(boxes) -> tuple:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
