@@ -6,42 +6,35 @@ import numpy as np
 import pytest
 
 from graphviz_nn import ops, trace
-from graphviz_nn.cli import main
 from graphviz_nn.explain.gradcheck import check_gradients, kinked_gates
 
 EXERCISE_5B = "max(0, 4*max(0, 3*x1+4*x2+1) + 2*max(0, 3*x1+2*x2+7) + 6)"
 
 
-def run(capsys, *argv):
-    status = main([*argv, "--no-render"])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 @pytest.mark.parametrize("source, at", [
     ("relu(x)", "x=0"), ("abs(x)", "x=0"), ("max(x, y)", "x=2,y=2"),
     ("min(x, 1)", "x=1"), ("relu(x - y) * 3", "x=2,y=2")])
-def test_a_kink_is_named_not_failed(capsys, source, at):
-    status, out, err = run(capsys, source, "--at", at, "--check")
+def test_a_kink_is_named_not_failed(nngraph, source, at):
+    status, out, err = nngraph(source, "--at", at, "--check", "--no-render")
     assert status == 0, out + err
     assert "ok at a kink" in out and "MISMATCH" not in out
     assert "has no value here: the left derivative is" in out
     assert "is a kink of" in out and "convention:" in out
 
 
-def test_the_exercise_with_a_tie_checks_clean(capsys):
-    status, out, _ = run(capsys, EXERCISE_5B, "--at", "x1=1,x2=-1", "--check")
+def test_the_exercise_with_a_tie_checks_clean(nngraph):
+    status, out, _ = nngraph(EXERCISE_5B, "--at", "x1=1,x2=-1", "--check", "--no-render")
     assert status == 0
     assert "left derivative is 6, the right 18" in out
     assert "max(0, 3*x1+4*x2+1) at g = 0 is a kink of max" in out
 
 
-def test_a_wrong_gradient_at_a_kink_still_fails(capsys, monkeypatch):
+def test_a_wrong_gradient_at_a_kink_still_fails(nngraph, monkeypatch):
     """relu'(0) = 2 lies outside the one-sided derivatives (0 and 1): a mismatch."""
     relu = ops.OPS["relu"]
     wrong = lambda o, xs, p: np.where(np.equal(xs[0], 0), 2.0, (xs[0] > 0) * 1.0)
     monkeypatch.setitem(ops.OPS, "relu", type(relu)(**{**relu.__dict__, "derivatives": (wrong,), "vjp": None}))
-    status, out, _ = run(capsys, "relu(x)", "--at", "x=0", "--check")
+    status, out, _ = nngraph("relu(x)", "--at", "x=0", "--check", "--no-render")
     assert status == 1 and "MISMATCH" in out
 
 

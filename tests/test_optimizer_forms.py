@@ -60,6 +60,7 @@ def test_form_is_checked():
         parse_spec(regression({"optimizer": "adam", "form": "lookahead"}), "net.toml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
 def test_eps_zero_is_accepted_and_matches_pytorch(optimizer):
     torch = pytest.importorskip("torch")
