@@ -16,6 +16,7 @@ from ..graph import CONST, Graph
 from ..numfmt import fmt_number, fmt_value, shape_text
 from ..ops import ADD, FUNCTIONS, OPS
 from ..steps import FORWARD, Step
+from .noise import cleaned, cleaned_result
 
 Writer = Callable[[Graph, Step], str]
 
@@ -93,7 +94,8 @@ def forward_caption(graph: Graph, step: Step) -> str:
     if all(is_scalar(x) for x in step.inputs):
         write = fmt_number if op.name in FUNCTIONS else operand
         numbers = op.text([write(x) for x in step.inputs], node["p"])
-        return f"forward · {graph.label(n)} = {formula} = {numbers} = {fmt_value(step.output)}"
+        value = cleaned_result(node["op"], step.output, step.inputs)
+        return f"forward · {graph.label(n)} = {formula} = {numbers} = {fmt_value(value)}"
     return f"forward · {graph.label(n)} = {formula} → {shape_text(np.shape(step.output))}"
 
 
@@ -127,6 +129,7 @@ def edge_formula(graph: Graph, edge, symbolic: str, upstream, grad) -> str:
     name = f"{derivative(graph, graph.label(u))} {equals}"
     if not is_scalar(grad) or not is_scalar(upstream):
         return f"{name} {symbolic} [{shape_text(np.shape(grad))}]"
+    grad = cleaned(grad, upstream)
     if symbolic == "1":
         return f"{name} {fmt_number(grad)}"
     return f"{name} {operand(upstream)}·{symbolic} = {fmt_number(grad)}"
@@ -134,7 +137,7 @@ def edge_formula(graph: Graph, edge, symbolic: str, upstream, grad) -> str:
 
 def copy_caption(graph: Graph, step: Step) -> str:
     """`x feeds 3 gates: 2 + 2 + 6 = 10`."""
-    grads, total = step.grads, step.output
+    grads, total = step.grads, cleaned(step.output, *step.grads)
     count = f"{graph.label(step.gate)} feeds {len(grads)} gates"
     if all(is_scalar(g) for g in grads):
         terms = " + ".join(operand(g) for g in grads)

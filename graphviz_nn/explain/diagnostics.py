@@ -8,6 +8,7 @@ import numpy as np
 from ..graph import OP, Graph
 from ..numfmt import fmt_number, fmt_value
 from ..ops import DIES, OPS, SATURATES, local_derivative
+from .noise import cleaned
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def gradient_scale(graph: Graph) -> list[Diagnostic]:
         return []
     found = []
     for n in graph.variables():
-        g = graph[n]["grad"]
+        g = cleaned(graph[n]["grad"], *[graph.edge(*e)["grad"] for e in graph.out_edges(n)])
         if g is None or not np.all(np.isfinite(g)):
             continue
         size = np.max(np.abs(g), initial=0.0)

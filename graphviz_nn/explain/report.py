@@ -9,6 +9,7 @@ from ..graph import OP, Graph
 from ..numfmt import fmt_value, shape_text, to_json
 from ..ops import OPS
 from .captions import derivative
+from .noise import shown_graph
 
 
 def graph_pass(graph: Graph, **extra) -> dict:
@@ -51,7 +52,7 @@ def operation(graph: Graph, n: str) -> str:
 
 def node_table(graph: Graph) -> list[str]:
     """Every node: `c = x + y`, its value, its gradient, and the source text it computes."""
-    out = graph.label(graph.output)
+    graph = shown_graph(graph)
     rows = [(f"{graph.label(n)} = {operation(graph, n)}", fmt_value(graph[n]["value"]),
              fmt_value(graph[n]["grad"]) if graph[n]["grad"] is not None else "",
              graph[n]["text"] if graph[n]["kind"] == OP else "")
@@ -71,6 +72,7 @@ def format_row(row, widths) -> str:
 def gradient_lines(graph: Graph, short: bool = False) -> list[str]:
     """`f = 12`, `∂f/∂x = 10`, …; short: matrices by their shape."""
     show = (lambda v: fmt_value(v) if np.size(v) <= 4 else f"[{shape_text(np.shape(v))}]") if short else fmt_value
+    graph = shown_graph(graph)
     out = graph.label(graph.output)
     return [f"{out} = {show(graph[graph.output]['value'])}"] + [
         f"{derivative(graph, graph.label(n))} = {show(graph[n]['grad'])}" for n in graph.variables()]
@@ -85,5 +87,5 @@ def scene(graph: Graph, steps, captions, marked=frozenset()):
     (the diagnostics', and `marked`: wrong answers), and the gradients as the final caption."""
     from ..render.export import Scene      # the renderer only when something is drawn
     from .diagnostics import diagnostics
-    return Scene(graph, steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
+    return Scene(shown_graph(graph), steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
                  " · ".join(gradient_lines(graph)))
