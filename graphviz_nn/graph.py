@@ -36,6 +36,8 @@ class Graph:
         # an edge's attributes: the value it carries and its gradient, known once the passes ran
         self.edge_attrs = {edge: {"value": None, "grad": None}
                            for edges in self.ins.values() for edge in edges}
+        # every forward pass starts from the leaves (finite differences run hundreds)
+        self._leaves = tuple([n for n in self.order if self.node_attrs[n]["kind"] != OP])
 
     @cached_property
     def nx(self) -> "networkx.MultiDiGraph":
@@ -60,7 +62,7 @@ class Graph:
         return self[n]["label"]
 
     def leaves(self) -> list[str]:
-        return [n for n in self.order if self.node_attrs[n]["kind"] != OP]
+        return list(self._leaves)
 
     def variables(self) -> list[str]:
         """The inputs and parameters: the nodes a user asks gradients for."""

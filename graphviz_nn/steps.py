@@ -1,6 +1,7 @@
 """Step records: what one move of a pass made known, as numbers only (captions are written later)."""
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 FORWARD, BACKWARD, UPDATE = "forward", "backward", "update"
@@ -30,3 +31,8 @@ class Step(NamedTuple):
     grads: tuple = ()
     local: tuple = ()
     update: object = None
+
+
+# Step(...) runs namedtuple's __new__, a Python function; the passes make a Step per gate and pass
+# (20,000 on a 10,000-node graph), so they build them from all ten fields, in order, at C speed.
+step_of = partial(tuple.__new__, Step)
