@@ -30,7 +30,7 @@ import timeit
 from graphviz_nn import api, engine
 
 POOL = 50               # x0..x49 and y0..y49
-REPEATS = 9
+REPEATS = 11
 TARGET = 3.0            # engine per value, as a multiple of micrograd's
 
 
@@ -226,15 +226,17 @@ def main() -> None:
     print(f"  target: engine ≤ {TARGET:g}× micrograd per value (cpu): {verdict}")
 
     if not options.no_scaling:
-        print("scaling, medians of 3 (cpu per node; engine = forward + backward + write):")
+        print("scaling, cpu medians of 3 rounds (engine = forward + backward + write):")
         for size in (2_500, 5_000, 10_000, 20_000):
             k = products_for(size)
             src, vals = expression(k)
-            runs, _ = interleaved(3, k, src, vals)
-            n = run_nngraph.nodes
+            runs, refs = interleaved(3, k, src, vals)
+            n, ref_n = run_nngraph.nodes, run_micrograd.nodes
             _, engine_cpu = medians(runs, ENGINE)
             _, pipeline_cpu = medians(runs, PIPELINE)
-            print(f"  {n:>7,} nodes  engine {ms(engine_cpu)} {1e6 * engine_cpu / n:5.1f} µs/node   "
+            _, ref_cpu = medians(refs, MICROGRAD)
+            print(f"  {n:>7,} nodes  engine {ms(engine_cpu)} {1e6 * engine_cpu / n:5.1f} µs/node "
+                  f"({(engine_cpu / n) / (ref_cpu / ref_n):.2f}× micrograd)   "
                   f"pipeline {ms(pipeline_cpu)} {1e6 * pipeline_cpu / n:5.1f} µs/node")
 
     if options.profile:
