@@ -139,7 +139,8 @@ def test_refusals_point_at_the_offending_token_and_say_what_is_allowed(source, o
     assert what in first
     if offending:
         assert caret_under(err) == offending
-    assert re.search(r"^hint: (allowed|functions|only real numbers|\w+ takes)", err, re.M)
+    assert re.search(r"^hint: (allowed|functions|only real numbers|\w+ takes|call functions|division is)",
+                     err, re.M)
 
 
 def test_error_lines_cannot_carry_terminal_escapes(nngraph):
@@ -276,7 +277,7 @@ def test_matrix_size_limits_in_at(nngraph):
 
 
 def test_at_names_are_checked(nngraph):
-    for text, message in [("for=1", "not a variable name"), ("__x=1", "not a variable name"),
+    for text, message in [("for=1", "Python keyword"), ("__x=1", "not a variable name"),
                           ("x=1,x=2", "given twice"), ("exp=1", "function name"), ("1x=2", "not a variable"),
                           ("x", "expects name=value")]:
         status, _, err = nngraph("x*2", "--at", text, "--no-render")
@@ -504,7 +505,7 @@ def test_a_failure_mid_render_leaves_no_target_and_no_staging_folder(failure, nn
     target = tmp_path / "o"
     status, _, err = nngraph("x*y", "--at", "x=1,y=2", "-o", target, "--no-gif")
     if isinstance(failure, KeyboardInterrupt):
-        assert status == 2 and err.strip() == "error: interrupted"
+        assert status == 130 and err.strip().startswith("error: interrupted")    # 128 + SIGINT
     else:
         assert status == 2 and err.startswith(f"error: cannot write {target}: disk full")
     assert len(written) == 3
@@ -657,7 +658,7 @@ def test_hostile_spec_title_is_escaped_in_the_written_files(nngraph, tmp_path):
 
 def test_unicode_variable_names_render(nngraph, tmp_path):
     # Python folds ｘ to x (NFKC); other letters stay, long names too
-    long = "w" * 300
+    long = "w" * 100
     status, out, err = nngraph(f"ｘ*é + ℌ*{long}", "--at", f"x=1,é=2,H=3,{long}=0.5",
                            "-o", str(tmp_path / "o"), "--no-gif")
     assert status == 0, err

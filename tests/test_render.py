@@ -135,9 +135,12 @@ def test_output_folder_is_replaced_whole_and_foreign_folders_refused(tmp_path):
     result = traced(FLAGSHIP)
     target = tmp_path / "out"
     render(result.scene(), target, RenderOptions())
-    (target / "stale.txt").write_text("from an earlier run")
-    render(result.scene(), target, RenderOptions(gif=False))
-    assert not (target / "stale.txt").exists() and not (target / "backprop.gif").exists()
+    render(result.scene(), target, RenderOptions(gif=False))            # ours: replaced whole
+    assert (target / "graph.svg").exists() and not (target / "backprop.gif").exists()
+    (target / "notes.txt").write_text("the user's, added later")
+    with pytest.raises(graphviz_nn.errors.UserError, match="did not write notes.txt"):
+        render(result.scene(), target, RenderOptions())                 # not ours alone any more
+    assert (target / "notes.txt").read_text() == "the user's, added later"
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
