@@ -84,6 +84,16 @@ class Trace:
         pictures = self.pictures(**options)
         return Player(player_html(self.graph.source, pictures.frame_svgs(), pictures.options.theme))
 
+    def to_graphviz(self, **options):
+        """The finished picture as a `graphviz.Source` (the graphviz package's own object, as
+        torchviz and micrograd users know it): .render(), .pipe(format="png"), .source, and shown
+        in Jupyter. Picture options as for render(); the first of `formats` is its format."""
+        import graphviz
+        from .render.dot import to_dot
+        scene, o = self.scene(), render_options(options)
+        drawing = to_dot(scene.graph, o.theme, o.rankdir, o.title, scene.warned, o.slide, o.transparent)
+        return graphviz.Source(drawing.source, format=o.formats[0])
+
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
         from .render.export import RenderOptions, render

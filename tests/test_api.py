@@ -56,3 +56,16 @@ def test_the_readme_python_example_runs_as_written():
     namespace: dict = {}
     exec("\n".join(lines), namespace)      # our own README, not user input
     assert float(namespace["t"].grad["x"]) == 10.0
+
+
+def test_to_graphviz_is_the_graphviz_packages_source(tmp_path):
+    graphviz = pytest.importorskip("graphviz")
+    t = nn.trace("x**2+x*y+(x+y)**2", x=1, y=2)
+    source = t.to_graphviz()
+    assert isinstance(source, graphviz.Source) and source.format == "svg"
+    svg = source.pipe(format="svg").decode()
+    assert ">12<" in svg and ">10<" in svg and ">7<" in svg         # f, ∂f/∂x, ∂f/∂y drawn
+    assert "image/svg+xml" in source._repr_mimebundle_()             # Jupyter shows it
+    written = source.render(tmp_path / "flagship", format="png")
+    assert Path(written).read_bytes().startswith(b"\x89PNG")
+    assert t.to_graphviz(theme="dark", rankdir="TB").source != source.source
