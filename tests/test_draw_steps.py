@@ -48,3 +48,19 @@ def test_draw_every_k(nngraph, tmp_path):
 def test_a_bad_selection_is_one_error_line(nngraph):
     status, out, err = nngraph(NETS / "classifier_adam.toml", "--draw", "sometimes", "--no-render")
     assert status == 2 and out == "" and "--draw: cannot read 'sometimes'" in err
+
+
+def test_a_run_has_one_player_with_a_step_slider(nngraph, tmp_path):
+    status, _, _ = nngraph(NETS / "classifier_adam.toml", "-o", tmp_path / "o", "--no-gif")
+    assert status == 0
+    assert not list((tmp_path / "o").glob("step*/index.html"))          # one page, not one per step
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert page.count("<svg") == 4 and 'id="step"' in page and 'max="3"' in page
+    assert '"label": "200 of 200"' in page
+    assert page.count('class="frame" hidden') == 3                      # one step shown at a time
+
+
+def test_a_single_pass_keeps_its_own_page_without_a_step_slider(nngraph, tmp_path):
+    status, _, _ = nngraph(NETS / "25_relu_regression.toml", "-o", tmp_path / "o", "--no-gif")
+    page = (tmp_path / "o" / "index.html").read_text()
+    assert status == 0 and page.count("<svg") == 1 and 'id="step"' not in page

@@ -230,7 +230,8 @@ def run_network_spec(options: Options) -> int:
 
 def render_network(run, options: Options):
     drawn = [p for p in run.passes if p.drawn] if options.render else []
-    jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}", report.scene(p.graph, p.steps, p.captions))
+    jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}",
+             report.scene(p.graph, p.steps, p.captions, label=f"{p.number} of {len(run.passes)}"))
             for p in drawn]
     render_options = replace(options.render_options, title=run.title or None)
 

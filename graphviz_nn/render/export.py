@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from . import layout
 from .files import staged_folder
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
 from .frames import Frame, css_rules, frame_css, group_steps, part_classes, timeline
-from .player import player_html
+from .player import PlayerStep, player_html, steps_player_html
 from .svg import svg_template, with_part_classes
 
 SPANS_PER_DRAWN_NODE = 3    # rank spans per node of --max-draw: 2,500 → 7,500, a few seconds of dot
@@ -58,6 +58,7 @@ class Scene:
     captions: Sequence[str] = ()
     warned: set = field(default_factory=set)
     summary: str = ""
+    label: str = ""             # which pass of a run this is, for the player's step slider
 
 
 def render(scene: Scene, target: Path, options: RenderOptions) -> Rendered:
@@ -68,13 +69,18 @@ def render_many(jobs: list[tuple[str, Scene]], target: Path, options: RenderOpti
     """Draw each (subfolder, scene) job into one staging folder, then move it into place whole;
     `extra(folder)` may add files (plots) and returns their paths."""
     target = Path(target)
+    one_player = options.html and len(jobs) > 1      # a training run: one page for all its steps
     with staged_folder(target, options.force) as staging:
-        rendered = Rendered(staging)
+        rendered, steps = Rendered(staging), []
         for sub, scene in jobs:
             (staging / sub).mkdir(exist_ok=True)
-            one = write_all(scene, staging / sub, options)
+            one = write_all(scene, staging / sub, replace(options, html=options.html and not one_player),
+                            steps if one_player else None)
             rendered.files += one.files
             rendered.frame_count += one.frame_count
+        if steps:
+            title = options.title or jobs[0][1].graph.source
+            rendered.files.append(write_text(staging / "index.html", steps_player_html(title, steps, options.theme)))
         rendered.files += extra(staging) if extra else []
     rendered.folder = target
     rendered.files = [target / f.relative_to(staging) for f in rendered.files]
@@ -162,8 +168,12 @@ class FrameSvgs(Sequence):
         return list(self) + list(other)
 
 
-def write_all(scene: Scene, folder: Path, options: RenderOptions) -> Rendered:
+def write_all(scene: Scene, folder: Path, options: RenderOptions, player_steps: list | None = None) -> Rendered:
+    """graph.svg, frames, GIF, PNG/PDF and the player of one scene; with player_steps, the
+    player's share of this scene is added there instead (one page for a whole run)."""
     pictures = Pictures(scene, options)
+    if player_steps is not None and pictures.frames:
+        player_steps.append(PlayerStep.of(pictures, scene.label))
     rendered = Rendered(folder, frame_count=len(pictures.frames))
     rendered.files.append(write_text(folder / "graph.svg", pictures.final_svg()))
     if pictures.frames:
