@@ -269,27 +269,32 @@ def write(graph: Graph, values: dict, grads: Gradients | None = None) -> None:
 
 def write_numbers(graph: Graph, values: dict, grads: Gradients) -> None:
     """A scalar graph's numbers, converted a column at a time (np.array mapped over the values,
-    np.fromiter over the edges' numbers) and looked up by map, all in C: the loops only store.
-    An edge's share and local derivative are numpy floats, cheaper to make than 0-d arrays."""
+    np.fromiter over the edges' numbers, in C), so that the loops only store. An edge's share and
+    local derivative are numpy floats, cheaper to make than 0-d arrays."""
     nodes, edge_attrs = graph.node_attrs, graph.edge_attrs
-    arrays = dict(zip(values, map(np.array, values.values())))
-    node_grads = map(np.array, map(grads.nodes.__getitem__, values))
-    for node, array, grad in zip(map(nodes.__getitem__, values), arrays.values(), node_grads):
+    order, edges = list(values), list(edge_attrs)
+    arrays = list(map(np.array, values.values()))
+    node_grads = map(np.array, aligned(grads.nodes, order))
+    for node, array, grad in zip(aligned(nodes, order), arrays, node_grads):
         node["value"], node["shape"], node["grad"] = array, (), grad
-    sources = map(arrays.__getitem__, map(itemgetter(0), edge_attrs))     # each edge's source's array
-    shares, local = in_edge_order(grads.edges, edge_attrs), in_edge_order(grads.local, edge_attrs)
+    array_of = dict(zip(order, arrays))
+    sources = map(array_of.__getitem__, map(itemgetter(0), edges))      # each edge's source's array
+    shares = np.fromiter(aligned(grads.edges, edges), float, len(edges))
+    local = np.fromiter(aligned(grads.local, edges), float, len(edges))
     for attrs, value, share, slope in zip(edge_attrs.values(), sources, shares, local):
         attrs["value"], attrs["grad"], attrs["local"] = value, share, slope
 
 
-def in_edge_order(numbers: dict, edge_attrs: dict) -> np.ndarray:
-    """An edge-keyed dict's numbers as an array, in the graph's edge order. Looking up an edge
-    hashes its (source, target, position) tuple each time, a third of the write on a big graph;
-    the scalar backward pass fills its dicts in exactly the reverse of the edge order (gates last
-    to first, a gate's inputs last to first), so read backwards they need no lookup."""
-    if list(reversed(numbers)) == list(edge_attrs):      # the same key objects: no hashing
-        return np.fromiter(reversed(numbers.values()), float, len(numbers))
-    return np.fromiter(map(numbers.__getitem__, edge_attrs), float, len(edge_attrs))
+def aligned(table: dict, keys: list):
+    """The table's values in the order of keys. The passes fill their dicts in the graph's order
+    or in its reverse (the backward pass stores a gate's shares from its last input to its first
+    for this), and then the values are read straight through; otherwise each is looked up, which
+    for an edge hashes its (source, target, position) tuple: a third of the write, measured."""
+    if list(table) == keys:                  # the same key objects: compared without hashing
+        return table.values()
+    if list(reversed(table)) == keys:
+        return reversed(table.values())
+    return map(table.__getitem__, keys)
 
 
 def write_arrays(graph: Graph, values: dict, grads: Gradients | None = None) -> None:
