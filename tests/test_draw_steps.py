@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,31 @@ def test_a_single_pass_keeps_its_own_page_without_a_step_slider(nngraph, tmp_pat
     status, _, _ = nngraph(NETS / "25_relu_regression.toml", "-o", tmp_path / "o", "--no-gif")
     page = (tmp_path / "o" / "index.html").read_text()
     assert status == 0 and page.count("<svg") == 1 and 'id="step"' not in page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_the_step_slider_switches_pictures_in_a_real_browser(nngraph, tmp_path):
+    nngraph(NETS / "classifier_adam.toml", "-o", tmp_path / "o", "--no-gif")
+    page = (tmp_path / "o" / "index.html").read_text()
+    drive = """<script>
+    const seen = [];
+    const key = k => document.dispatchEvent(new KeyboardEvent('keydown', {key: k}));
+    const where = () => document.body.dataset.step + '.' + document.body.dataset.frame + '.' +
+      [...document.querySelectorAll('.frame')].findIndex(p => !p.hidden);
+    key('ArrowRight'); key('ArrowRight'); seen.push(where());
+    key('ArrowDown'); seen.push(where());
+    key('ArrowDown'); key('ArrowDown'); key('ArrowDown'); seen.push(where());
+    key('ArrowUp'); seen.push(where());
+    const out = document.createElement('pre'); out.id = 'result';
+    out.textContent = seen.join(',') + ';' + document.getElementById('steplabel').textContent;
+    document.body.appendChild(out);
+    </script></body>"""
+    (tmp_path / "drive.html").write_text(page.replace("</body>", drive))
+    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update",
+                           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                           (tmp_path / "drive.html").as_uri()], capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="result">([^<]*)</pre>', done.stdout)
+    assert found, done.stderr[-2000:]
+    assert found.group(1) == "0.2.0,1.0.1,3.0.3,2.0.2;3 of 200"
