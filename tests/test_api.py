@@ -49,13 +49,15 @@ def test_render_takes_graphvizs_format_keyword(tmp_path):
         t.render(tmp_path / "other", colour="red")
 
 
-def test_the_readme_python_example_runs_as_written():
+def test_the_readme_python_example_runs_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                       # it writes outputs/flagship
     block = re.search(r"In Python and Jupyter:\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
     display_only = re.compile(r"^t(\s+#.*)?$|^t\.player\(")      # lines that only display in Jupyter
     lines = [line for line in block.splitlines() if not display_only.match(line.strip())]
     namespace: dict = {}
     exec("\n".join(lines), namespace)      # our own README, not user input
     assert float(namespace["t"].grad["x"]) == 10.0
+    assert (tmp_path / "outputs" / "flagship" / "graph.png").exists()
 
 
 def test_to_graphviz_is_the_graphviz_packages_source(tmp_path):

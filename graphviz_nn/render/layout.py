@@ -20,10 +20,9 @@ GRAPHVIZ_SVG = re.compile(r'<svg width="[\d.]+pt" height="[\d.]+pt"\s+viewBox="[
 
 @dataclass
 class Layout:
-    """One Graphviz layout: the SVG, and when asked, coordinates (json) and the positioned DOT."""
+    """One Graphviz layout: the SVG, and when asked, the coordinates (json)."""
     svg: str
     json: dict | None = None
-    positioned_dot: str | None = None
 
     @property
     def bounding_box(self) -> tuple[float, float]:
@@ -107,10 +106,10 @@ def json_output(folder: Path, name: str) -> dict:
     return document
 
 
-def layout(source: str, coordinates: bool = True, positioned: bool = False) -> Layout:
-    """The one layout of a graph: SVG, and json and positioned DOT when asked, from one `dot` run."""
+def layout(source: str, coordinates: bool = True) -> Layout:
+    """The one layout of a graph: SVG, and json when asked, from one `dot` run."""
     dot = program("dot")
-    outputs = [("svg", True), ("json", coordinates), ("dot", positioned)]
+    outputs = [("svg", True), ("json", coordinates)]
     with scratch_folder() as tmp:
         args = [dot] + [a for fmt, wanted in outputs if wanted for a in (f"-T{fmt}", f"-olayout.{fmt}")]
         run(args, source, cwd=tmp)
@@ -118,8 +117,7 @@ def layout(source: str, coordinates: bool = True, positioned: bool = False) -> L
         if not GRAPHVIZ_SVG.search(svg) or '<g id="graph0"' not in svg:
             raise GraphvizError("Graphviz failed: `dot` wrote layout.svg that is not a Graphviz SVG",
                                 hint="check the Graphviz installation (`dot -V`)")
-        return Layout(svg, json_output(tmp, "layout.json") if coordinates else None,
-                      text_output(tmp, "layout.dot") if positioned else None)
+        return Layout(svg, json_output(tmp, "layout.json") if coordinates else None)
 
 
 def render_positioned(sources: list[str], fmt: str, dpi: int | None = None) -> list[bytes]:
