@@ -73,7 +73,7 @@ def test_eps_zero_is_accepted_and_matches_pytorch(optimizer):
         opt.zero_grad()
         torch.mean((X @ w - y) ** 2).backward()
         opt.step()
-        expected.append(float(w))
+        expected.append(float(w.detach()))
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
