@@ -69,3 +69,20 @@ def nngraph(capsys, tmp_path, monkeypatch):
         check_contract(status, out, err)
         return Result(status, out, err)
     return run
+
+
+def in_browser(page: str, script: str, folder) -> str:
+    """Run `script` at the end of an HTML page in headless Chromium; the script puts its answer
+    in a <pre id="result">, which is returned (HTML entities undone)."""
+    import html
+    import re
+    import subprocess
+    probe = folder / "probe.html"
+    probe.write_text(page.replace("</body>", f"<script>{script}</script></body>"), encoding="utf-8")
+    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update",
+                           "--disable-sync", f"--user-data-dir={folder / 'profile'}", "--dump-dom",
+                           probe.as_uri()], capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="result">([^<]*)</pre>', done.stdout)
+    assert found, done.stderr[-2000:]
+    return html.unescape(found.group(1))

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import in_browser
 
 from graphviz_nn.errors import UserError
 from graphviz_nn.network.selection import drawn_steps
@@ -74,7 +73,7 @@ def test_a_single_pass_keeps_its_own_page_without_a_step_slider(nngraph, tmp_pat
 def test_the_step_slider_switches_pictures_in_a_real_browser(nngraph, tmp_path):
     nngraph(NETS / "classifier_adam.toml", "-o", tmp_path / "o", "--no-gif")
     page = (tmp_path / "o" / "index.html").read_text()
-    drive = """<script>
+    drive = """
     const seen = [];
     const key = k => document.dispatchEvent(new KeyboardEvent('keydown', {key: k}));
     const where = () => document.body.dataset.step + '.' + document.body.dataset.frame + '.' +
@@ -86,12 +85,5 @@ def test_the_step_slider_switches_pictures_in_a_real_browser(nngraph, tmp_path):
     const out = document.createElement('pre'); out.id = 'result';
     out.textContent = seen.join(',') + ';' + document.getElementById('steplabel').textContent;
     document.body.appendChild(out);
-    </script></body>"""
-    (tmp_path / "drive.html").write_text(page.replace("</body>", drive))
-    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update",
-                           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                           (tmp_path / "drive.html").as_uri()], capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="result">([^<]*)</pre>', done.stdout)
-    assert found, done.stderr[-2000:]
-    assert found.group(1) == "0.2.0,1.0.1,3.0.3,2.0.2;3 of 200"
+    """
+    assert in_browser(page, drive, tmp_path) == "0.2.0,1.0.1,3.0.3,2.0.2;3 of 200"

@@ -2,12 +2,13 @@
 a short style block naming classes, and raster frames are pasted together and streamed."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import in_browser
 from PIL import Image
 
 import graphviz_nn
@@ -170,7 +171,7 @@ def test_the_browser_hides_and_shows_what_the_frames_say(tmp_path):
     pictures = result.pictures(frames="per-gate")
     render(result.scene(), tmp_path / "out", RenderOptions(gif=False))
     page = (tmp_path / "out" / "index.html").read_text()
-    probe = """<script>
+    probe = """
     const seen = [];
     const grad = () => getComputedStyle(document.querySelector('#g0 text')).fill;
     seen.push(document.getElementById('look').textContent, grad());
@@ -178,17 +179,9 @@ def test_the_browser_hides_and_shows_what_the_frames_say(tmp_path):
     seen.push(document.getElementById('look').textContent, grad());
     const out = document.createElement('pre'); out.id = 'result'; out.textContent = JSON.stringify(seen);
     document.body.appendChild(out);
-    </script></body>"""
-    (tmp_path / "probe.html").write_text(page.replace("</body>", probe))
-    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update",
-                           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                           (tmp_path / "probe.html").as_uri()], capture_output=True, text=True, timeout=120)
-    import html
-    import json
-    found = re.search(r'<pre id="result">([^<]*)</pre>', done.stdout)
-    assert found, done.stderr[-2000:]
-    first_css, first_fill, last_css, last_fill = json.loads(html.unescape(found.group(1)))
+    """
+    found = in_browser(page, probe, tmp_path)
+    first_css, first_fill, last_css, last_fill = json.loads(found)
     count = len(pictures.frames)
     assert first_css == frame_css(pictures.rules, 0, count)
     assert last_css == frame_css(pictures.rules, count - 1, count)

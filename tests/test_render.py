@@ -6,13 +6,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import in_browser
 from PIL import Image
 
 import graphviz_nn
@@ -216,7 +216,7 @@ def test_player_steps_with_keys_and_buttons_in_a_real_browser(tmp_path):
     result = traced(FLAGSHIP)
     render(result.scene(), tmp_path / "out", RenderOptions(gif=False))
     page = (tmp_path / "out" / "index.html").read_text()
-    drive = """<script>
+    drive = """
     const seen = [document.body.dataset.frame];
     const key = k => document.dispatchEvent(new KeyboardEvent('keydown', {key: k}));
     key('ArrowRight'); seen.push(document.body.dataset.frame);
@@ -229,15 +229,8 @@ def test_player_steps_with_keys_and_buttons_in_a_real_browser(tmp_path):
     const out = document.createElement('pre'); out.id = 'result';
     out.textContent = seen.join(',') + ';' + visible;
     document.body.appendChild(out);
-    </script></body>"""
-    (tmp_path / "drive.html").write_text(page.replace("</body>", drive))
-    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update",
-                           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                           (tmp_path / "drive.html").as_uri()], capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="result">([^<]*)</pre>', done.stdout)
-    assert found, done.stderr[-2000:]
-    assert found.group(1) == "0,1,2,1,2,1,15;1"
+    """
+    assert in_browser(page, drive, tmp_path) == "0,1,2,1,2,1,15;1"
 
 
 def test_slide_formats_pdf_beamer_and_transparent_png(tmp_path):
