@@ -297,6 +297,13 @@ def shown(target: Path, folder: Path) -> str:
 
 # ---- moving folders --------------------------------------------------------------------------
 
+def short(name: str, limit: int = 200) -> str:
+    """A name cut to `limit` bytes, so a temporary name built on it (a dot, 8 random characters,
+    .old) stays under the 255 bytes a file name may have: a 250-character -o works."""
+    cut = name.encode("utf-8", "surrogateescape")[:limit]
+    return cut.decode("utf-8", "ignore") if len(cut) < len(name.encode("utf-8", "surrogateescape")) else name
+
+
 def move_to_fresh_name(folder: Path, prefix: str, suffix: str = "") -> Path:
     """Rename folder to a new name beside it that nothing else has: mkdtemp reserves the name
     (an empty folder) and the rename replaces that empty folder."""
@@ -341,9 +348,9 @@ def replace_folder(staging: Path, target: Path, force: bool) -> None:
     found = check_target(target, force)       # again: the folder may have changed during the run
     aside = None
     if found.kind == "foreign":
-        aside = move_to_fresh_name(place, prefix=f"{place.name}.kept-")
+        aside = move_to_fresh_name(place, prefix=f"{short(place.name)}.kept-")
     elif found.kind in ("empty", "ours"):
-        aside = move_to_fresh_name(place, prefix=f".{place.name}.", suffix=".old")
+        aside = move_to_fresh_name(place, prefix=f".{short(place.name)}.", suffix=".old")
     try:
         raise_pending()                       # a signal so far: leave everything as it was
         staging.rename(place)
@@ -360,7 +367,7 @@ def replace_folder(staging: Path, target: Path, force: bool) -> None:
         why = remove_if_ours(aside)
         if why:                               # changed while nngraph ran: keep it, visibly
             try:
-                aside = move_to_fresh_name(aside, prefix=f"{place.name}.kept-")
+                aside = move_to_fresh_name(aside, prefix=f"{short(place.name)}.kept-")
             except OSError:
                 pass
             warn(f"kept the earlier {target} as {shown(target, aside)}: {why}")
@@ -380,7 +387,7 @@ def staged_folder(target: Path, force: bool):
     staging = None
     try:
         with uninterrupted():
-            staging = Path(tempfile.mkdtemp(prefix=f".{place.name}.", dir=place.parent))
+            staging = Path(tempfile.mkdtemp(prefix=f".{short(place.name)}.", dir=place.parent))
         staging.chmod(0o755)
         yield staging
         with uninterrupted():
