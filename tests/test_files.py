@@ -326,10 +326,16 @@ def test_temporary_names_are_fresh(tmp_path):
     taken = {f".out.{c * 8}" for c in "abc"} | {".out.old", "out.kept-x"}
     for name in taken:
         (tmp_path / name).mkdir()
-    (tmp_path / "out").mkdir()
-    moved = files.move_to_fresh_name(tmp_path / "out", prefix=".out.", suffix=".old")
-    assert moved.name not in taken and moved.name.startswith(".out.") and moved.name.endswith(".old")
-    assert {p.name for p in tmp_path.iterdir()} == taken | {moved.name}
+    before = snapshot(tmp_path)
+    moved = []
+    for i in range(3):                          # each move gets a name of its own, none reused
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "n").write_text(str(i))
+        moved.append(files.move_to_fresh_name(tmp_path / "out", prefix=".out.", suffix=".old"))
+    assert all(m.name.startswith(".out.") and m.name.endswith(".old") for m in moved)
+    assert [(m / "n").read_text() for m in moved] == ["0", "1", "2"]
+    assert {p.name for p in tmp_path.iterdir()} == taken | {m.name for m in moved}
+    assert {k: v for k, v in snapshot(tmp_path).items() if k.split("/")[0] in taken} == before
 
 
 # ---- `dot` that misbehaves -------------------------------------------------------------------
