@@ -73,7 +73,7 @@ class Trace:
 
     def svg(self, **options) -> str:
         """The finished picture (every value and gradient) as SVG text."""
-        return self.pictures(frames="none", **options).final_svg()
+        return self.pictures(**{**options, "frames": "none"}).final_svg()
 
     def _repr_svg_(self) -> str:          # Jupyter shows a traced result as its picture
         return self.svg()
@@ -96,7 +96,7 @@ class Trace:
 
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
-        from .render.export import RenderOptions, render
+        from .render.export import render
         return render(self.scene(), folder, render_options(options))
 
 

@@ -51,3 +51,9 @@ def test_kinks_in_matrices_are_found_entry_by_entry():
     assert check.kinks[0].startswith("∂/∂X[0,0] has no value here")
     assert check.relative_error < 1e-6
     assert kinked_gates(result.graph) == ["a = relu(X) is a kink of relu (convention: relu'(0) = 0)"]
+
+
+def test_rounding_noise_around_a_zero_derivative_is_no_kink(nngraph):
+    """softmax's entries sum to 1: the derivative of their sum is 0, the differences ~1e-11."""
+    status, out, _ = nngraph("softmax(x)", "--at", "x=[1,2]", "--check", "--no-render")
+    assert status == 0 and "kink" not in out and "no value here" not in out

@@ -58,3 +58,9 @@ def test_wrong_answers_are_marked_in_the_picture(nngraph, tmp_path):
     assert status == 1
     nngraph(FLAGSHIP, "--at", "x=1,y=2", "--expect", "df/dx=10", "-o", tmp_path / "p", "--no-frames")
     assert svg != (tmp_path / "p" / "graph.svg").read_text()      # x is drawn as troubled
+
+
+def test_answer_names_are_read_as_the_formula_reads_them(nngraph):
+    """Python folds ｘ to x (NFKC) in the formula; --expect does the same."""
+    status, out, _ = nngraph("ｘ*2", "--at", "ｘ=1", "--expect", "ｘ=1, dａ/dｘ=2", "--no-render")
+    assert status == 0 and "2 of 2 right" in out

@@ -83,3 +83,12 @@ def test_pytorchs_w_is_the_textbooks_next_look_ahead_point():
     pytorch = trajectory({"optimizer": "nesterov"})
     points = [float(p.graph["W1"]["value"][0, 0]) for p in lookahead.passes[1:]]
     np.testing.assert_allclose(points, pytorch[:-1], rtol=1e-12)
+
+
+def test_nan_made_by_the_last_update_is_numeric_trouble(nngraph, tmp_path):
+    """ε = 0 with a zero gradient: 0/0 in the update itself, after the last picture was drawn."""
+    spec = tmp_path / "eps0.toml"
+    spec.write_text('[data]\nX = [[1]]\ny = [1]\n[[layer]]\ntype = "linear"\nW = [[1]]\n[loss]\n'
+                    'type = "mse"\n[train]\nlr = 0.1\nsteps = 1\noptimizer = "rmsprop"\neps = 0\n')
+    status, _, err = nngraph(spec, "--no-render")
+    assert status == 1 and "step 1: W1 is nan after the update" in err

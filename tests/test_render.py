@@ -54,7 +54,7 @@ def centre(svg: str, node: int) -> tuple[float, float]:
 def test_every_frame_has_the_same_geometry(case, options):
     result = traced(case)
     pictures = result.pictures(**options)
-    svgs = pictures.frame_svgs() + [pictures.final_svg()]
+    svgs = list(pictures.frame_svgs()) + [pictures.final_svg()]
     assert len(svgs) > 5
     first = geometry(svgs[0])
     assert all(geometry(s) == first for s in svgs[1:])

@@ -1,4 +1,4 @@
-"""The `nngraph` command line: the click command and the --at parser."""
+"""The `nngraph` command line: the click command, the --at and --expect parsers, signal handling."""
 from .command import command, entry_point, main
 
 __all__ = ["command", "entry_point", "main"]

@@ -42,9 +42,10 @@ Examples:
   nngraph examples/nets/25_relu_regression.toml --view neurons --plots
 
 \b
-Exit status: 0 ok; 1 a gradient check failed or a value or gradient is nan/inf;
-2 bad input (or over a limit: docs/limits.md); 3 Graphviz missing or failing;
-4 internal error (a bug in nngraph: please report it).
+Exit status: 0 ok; 1 a gradient check failed, an --expect answer is wrong, or a value
+or gradient is nan/inf; 2 bad input (or over a limit: docs/limits.md); 3 Graphviz missing
+or failing; 4 internal error (a bug in nngraph: please report it); 128+n ended by signal n
+(Ctrl-C 130), the files as they were.
 """
 
 
@@ -92,7 +93,8 @@ class Options:
 @click.option("--expect", multiple=True, metavar="NAME=VALUE,…",
               help='Check your own answers: --expect "f=12, df/dx=10, df/dy=7" prints ✓ or ✗ with the '
                    "right number, marks wrong ones in the picture and exits 1 if any is wrong.")
-@click.option("--tol", "tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
+@click.option("--tol", "tolerance", type=click.FloatRange(min=0, max=1e300), default=DEFAULT_TOLERANCE,
+              show_default=True, callback=lambda ctx, param, v: not_nan(v, "--tol"),
               help="Largest relative error --check accepts.")
 @click.option("--seed", metavar="VALUE", help="Upstream gradient at the output (default 1, or ones for arrays).")
 @click.option("--expand", is_flag=True, help="Break composite gates into primitives: σ → *−1, exp, +1, 1/x.")
@@ -101,7 +103,8 @@ class Options:
               help="Significant digits of the numbers shown.")
 @click.option("--fractions", is_flag=True, help="Show exact small fractions as fractions (1/32).")
 @click.option("-o", "--output", metavar="DIR", help="Output folder (default outputs/<name>, replaced whole).")
-@click.option("--force", is_flag=True, help="Replace an output folder that nngraph did not write.")
+@click.option("--force", is_flag=True, help="Write even where a folder nngraph did not write is in the "
+              "way: that folder is kept, renamed DIR.kept-…/, never deleted.")
 @click.option("--format", "formats", default="svg", show_default=True, metavar="LIST",
               help="Formats of graph.* and frames: any of svg,png,pdf (pdf adds frames.tex for beamer).")
 @click.option("--no-gif", is_flag=True, help="Do not write backprop.gif.")
@@ -162,8 +165,15 @@ def command(source, json_, no_render, formats, no_gif, no_frames, frame_policy, 
 
 
 def run(options: Options) -> int:
+    if options.json:
+        refuse_options(options, NOT_WITH_JSON, ("prints lines of its own; --json prints only the JSON document",
+                                                "print lines of their own; --json prints only the JSON document"),
+                       hint="run them without --json")
     if is_spec_file(options.source):
         return run_network_spec(options)
+    refuse_options(options, SPEC_ONLY, ("applies to network specs (.toml), not to formulas",
+                                        "apply to network specs (.toml), not to formulas"),
+                   hint="give a spec file, or leave them out")
     from ..api import build
     values = {}
     for text in options.at:
@@ -180,19 +190,20 @@ def run(options: Options) -> int:
     budget.check_formula(graph, options.max_numbers, options.max_work, checks, options.json)
     steps = engine.run(graph, seed)
     verdicts = check_answers(graph, answers)      # names checked before anything is printed
-    if options.json:
+    if options.json:       # --check, --explain and --expect were refused with --json: no answers here
         echo_json(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
-        return status_of(graph, [v for v in verdicts if not v.right], options)
-    table = report.node_table(graph)
-    echo_lines((table + [""] if table else []) + report.gradient_lines(graph))
-    for name in options.explain:
-        echo_lines([""] + paths.explain_paths(graph, normal_name(name)))
-    failed = echo_check(graph, options) if options.check else []
-    wrong = echo_answers(verdicts, options) if verdicts else []
+        failed = wrong = []
+    else:
+        table = report.node_table(graph)
+        echo_lines((table + [""] if table else []) + report.gradient_lines(graph))
+        for name in options.explain:
+            echo_lines([""] + paths.explain_paths(graph, normal_name(name)))
+        failed = echo_check(graph, options) if options.check else []
+        wrong = echo_answers(verdicts, options) if verdicts else []
     status = status_of(graph, failed + wrong, options)
     if options.render:
         scene = report.scene(graph, steps, Captions(graph, steps), marked={v.node for v in wrong})
-        echo_rendered(render(scene, output_folder(options), options.render_options))
+        echo_rendered(render(scene, output_folder(options), options.render_options), err=options.json)
     return status
 
 
@@ -210,8 +221,31 @@ def is_spec_file(source: str) -> bool:
     return source.lower().endswith(".toml") and "\n" not in source
 
 
+FORMULA_ONLY = {"at": "--at", "explain": "--explain", "check": "--check", "seed": "--seed",
+                "expand": "--expand", "const_nodes": "--const-nodes", "expect": "--expect"}
+SPEC_ONLY = {"draw": "--draw", "plots": "--plots", "max_steps": "--max-steps", "max_spec_bytes": "--max-spec-bytes"}
+NOT_WITH_JSON = {"explain": "--explain", "check": "--check", "expect": "--expect"}
+
+
+def not_nan(value: float, option: str) -> float:
+    if value != value:
+        raise click.BadParameter("nan is not a tolerance", param_hint=option)
+    return value
+
+
+def refuse_options(options: Options, names: dict, why: tuple[str, str], hint: str) -> None:
+    """One error naming the options given that do not apply here (rather than ignoring them);
+    why: the reason for one option and for several."""
+    given = [flag for field, flag in names.items() if getattr(options, field) not in (None, False, ())]
+    if given:
+        raise UserError(f"{', '.join(given)} {why[len(given) > 1]}", hint=hint)
+
+
 def run_network_spec(options: Options) -> int:
     """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
+    refuse_options(options, FORMULA_ONLY, ("applies to formulas, not to network specs",
+                                           "apply to formulas, not to network specs"),
+                   hint="a spec's values come from its [data] and [[layer]] tables (docs/networks.md)")
     from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
     run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS,
                    draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,

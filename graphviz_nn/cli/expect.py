@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, normal_name
 from ..explain.answers import Answer
 from .values import parse_number_or_matrix, split_top_level
 
@@ -18,7 +18,7 @@ def parse_answers(text: str) -> list[Answer]:
     answers = []
     for part in split_top_level(text):
         name, sep, value = part.partition("=")
-        name = name.strip()
+        name = normal_name(name.strip())      # as the formula's names are read (NFKC)
         if not sep or not name:
             raise UserError(f"--expect: expected name=value, got {part.strip()[:60]!r}",
                             hint="for example --expect \"f=12, df/dx=10, df/dy=7\"")

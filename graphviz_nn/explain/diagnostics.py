@@ -47,6 +47,14 @@ def non_finite(graph: Graph, n: str) -> list[Diagnostic]:
     return found
 
 
+def non_finite_kind(value) -> str | None:
+    """"nan" or "inf" if any entry is, else None (None for no value)."""
+    if value is None:
+        return None
+    value = np.asarray(value, dtype=float)
+    return "nan" if np.isnan(value).any() else "inf" if np.isinf(value).any() else None
+
+
 WARNING_LINES = 20
 
 

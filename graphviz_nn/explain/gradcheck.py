@@ -18,6 +18,8 @@ from ..ops import OPS
 DEFAULT_TOLERANCE = 1e-5
 MAX_CHECKED = 400       # entries per variable: three evaluations each, so big matrices are sampled
 KINK_GAP = 1e-4         # one-sided derivatives further apart than this (relative): no derivative
+NOISE = 1e-6            # … and further apart than this × max(1, |f|): rounding makes ~1e-10 of |f|
+ZERO = 1e-4             # × max(1, |f|): gradients below this compare absolutely (a true 0 reads ~1e-11)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Differences:
     central: np.ndarray
     left: np.ndarray
     right: np.ndarray
+    size: float             # |f| where the differences are taken
 
 
 def checked_entries(shape: tuple) -> list[tuple]:
@@ -60,21 +63,22 @@ def differences(graph: Graph, variable: str, seed: np.ndarray, step: float = 1e-
             central[index] = (ends[0] - ends[1]) / (2 * h)
             right[index] = (ends[0] - at_base) / h
             left[index] = (at_base - ends[1]) / h
-    return Differences(central, left, right)
+    return Differences(central, left, right, float(abs(at_base)))
 
 
 def numeric_gradient(graph: Graph, variable: str, seed: np.ndarray, step: float = 1e-6) -> np.ndarray:
     return differences(graph, variable, seed, step).central
 
 
-def errors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|a − b| / (|a| + |b|) entry by entry; non-finite on both sides alike agree, on one side: inf."""
+def errors(a: np.ndarray, b: np.ndarray, floor: float = 5e-9) -> np.ndarray:
+    """|a − b| / max(|a| + |b|, floor) entry by entry (halves, so it cannot overflow); non-finite
+    on both sides alike agree, on one side: inf."""
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     finite = np.isfinite(a) & np.isfinite(b)
     alike = (a == b) | (np.isnan(a) & np.isnan(b))
     with np.errstate(all="ignore"):
         half_a, half_b = a / 2, b / 2      # halves: |a| + |b| cannot overflow near 1e308
-        scale = np.maximum(np.abs(half_a) + np.abs(half_b), 5e-9)
+        scale = np.maximum(np.abs(half_a) + np.abs(half_b), floor / 2)
         return np.where(finite, np.abs(half_a - half_b) / scale, np.where(alike, 0.0, np.inf))
 
 
@@ -108,8 +112,9 @@ def check_gradients(graph: Graph) -> list[CheckResult]:
         picked = tuple(np.array(entries).T) if analytic.ndim else ()
         a, c = analytic[picked], found.central[picked]
         left, right = found.left[picked], found.right[picked]
-        kink = errors(left, right) > KINK_GAP
-        error = np.where(kink, kink_error(a, left, right), errors(a, c))
+        kink = (errors(left, right) > KINK_GAP) & (np.abs(left - right) > NOISE * max(1.0, found.size))
+        floor = ZERO * max(1.0, found.size)
+        error = np.where(kink, kink_error(a, left, right, floor), errors(a, c, floor))
         kinks = tuple(kink_sentence(graph.label(n), e, l, r, g)
                       for e, l, r, g, k in zip(entries, np.ravel(left), np.ravel(right), np.ravel(a),
                                                  np.ravel(kink)) if k)
@@ -118,12 +123,12 @@ def check_gradients(graph: Graph) -> list[CheckResult]:
     return results
 
 
-def kink_error(analytic, left, right) -> np.ndarray:
+def kink_error(analytic, left, right, floor: float) -> np.ndarray:
     """At a kink any value between the one-sided derivatives is a valid (sub)gradient — relu'(0) = 0,
     abs'(0) = 0, a tie in max sending all to one argument: 0 there, else the distance to the nearer."""
     low, high = np.minimum(left, right), np.maximum(left, right)
     between = (low <= analytic) & (analytic <= high)
-    return np.where(between, 0.0, np.minimum(errors(analytic, left), errors(analytic, right)))
+    return np.where(between, 0.0, np.minimum(errors(analytic, left, floor), errors(analytic, right, floor)))
 
 
 def kink_sentence(name: str, index, left, right, analytic) -> str:

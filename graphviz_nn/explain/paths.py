@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from ..graph import OP, Graph
+from ..graph import INPUT, PARAM, Graph
 from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from .captions import operand
@@ -45,7 +45,7 @@ def all_paths(graph: Graph, start: str) -> list[list[tuple]]:
 
 
 def path_sum(graph: Graph, variable: str, limit: int = PATH_LIST_LIMIT) -> PathSum:
-    if variable not in graph.nx or graph[variable]["kind"] == OP:
+    if variable not in graph.node_attrs or graph[variable]["kind"] not in (INPUT, PARAM):
         names = ", ".join(graph.label(n) for n in graph.variables())
         raise UserError(f"--explain: no input named {variable!r}", hint=f"inputs: {names}")
     if not graph.is_scalar():

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..ops import (ADD, LOCAL, MATMUL, OPS, call, const, matmul_forward, matmul_vjp, register,
+from ..ops import (ADD, LOCAL, MATMUL, OPS, const, matmul_forward, matmul_vjp, register,
                    softmax_forward, unary, unbroadcast)
 
 

@@ -12,7 +12,7 @@ ACTIVATION_RANGE = (-5.0, 5.0)
 
 
 def write_plots(run, folder) -> list[Path]:
-    """Write every figure of `run` (a train.NetworkRun) as PNG and SVG into folder; returns the files."""
+    """Write every figure of `run` (a run.NetworkRun) as PNG and SVG into folder; returns the files."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"gradient_norms": gradient_norm_figure(run), "activations": activation_figure(run)}

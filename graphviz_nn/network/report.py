@@ -29,7 +29,7 @@ def document(run) -> dict:
 
 def pass_dict(run, p) -> dict:
     """A drawn pass: DESIGN.md's pass plus the network's keys. Not drawn: the numbers only (and of a
-    long run of a large network, only the loss: see train.ARRAY_BUDGET)."""
+    long run of a large network, only the loss: see run.ARRAY_BUDGET)."""
     extra = {"observations": p.rows}
     if run.optimizer:
         extra["training_step"] = p.number

@@ -13,7 +13,7 @@ from .. import budget, engine
 from ..errors import UserError
 from ..explain import report
 from ..explain.captions import Captions
-from ..explain.diagnostics import Diagnostic, diagnostics
+from ..explain.diagnostics import Diagnostic, diagnostics, non_finite_kind
 from ..graph import Graph
 from ..steps import UPDATE, Step
 from . import report as network_report
@@ -70,12 +70,19 @@ class NetworkRun:
         return network_report.lines(self)
 
     def diagnostics(self) -> list[Diagnostic]:
-        """Warnings (nan, dead ReLU, vanishing gradients, …) of the drawn passes."""
+        """Warnings (nan, dead ReLU, vanishing gradients, …) of the drawn passes, and nan or inf in
+        any pass's loss or updated parameters (an update can make them after the last picture)."""
         found = []
         for p in self.passes:
+            prefix = f"step {p.number}: " if self.optimizer else ""
             if p.drawn:
-                prefix = f"step {p.number}: " if self.optimizer else ""
                 found += [replace(d, message=prefix + d.message) for d in diagnostics(p.graph)]
+            numbers = {"L": p.loss, **(p.params_after or {})}
+            for name, value in numbers.items():
+                bad = non_finite_kind(value)
+                if bad and not (p.drawn and name == "L"):
+                    found.append(Diagnostic(name, bad, f"{prefix}{name} is {bad} after the update"
+                                            if name != "L" else f"{prefix}the loss is {bad}"))
         return found
 
 

@@ -173,7 +173,7 @@ def whole(value, place: Place, key: str, low: int, high: int | None = None) -> i
         raise place.error(key, f"must be a whole number ≥ {low}, got {brief(value)}")
     if high is not None and value > high:
         raise place.error(key, f"{count_text(value)} is more than the limit of {high:,}",
-                          hint="raise the limit (max_steps) if you really need this")
+                          hint="raise the limit with --max-steps N if you really need this")
     return value
 
 

@@ -99,7 +99,7 @@ def check_drawable(graph: Graph, max_draw: int) -> None:
     else:
         return
     raise UserError(problem + " would keep Graphviz busy for minutes",
-                    hint="use --no-render (numbers only) or --json, or raise --max-draw")
+                    hint="use --no-render (numbers only), or raise --max-draw")
 
 
 class Pictures:
@@ -163,9 +163,6 @@ class FrameSvgs(Sequence):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         return self.pictures.svg(self.pictures.frames[i])
-
-    def __add__(self, other: list) -> list:
-        return list(self) + list(other)
 
 
 def write_all(scene: Scene, folder: Path, options: RenderOptions, player_steps: list | None = None) -> Rendered:

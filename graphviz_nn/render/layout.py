@@ -24,11 +24,6 @@ class Layout:
     svg: str
     json: dict | None = None
 
-    @property
-    def bounding_box(self) -> tuple[float, float]:
-        x0, y0, x1, y1 = (float(v) for v in self.json["bb"].split(","))
-        return x1 - x0, y1 - y0
-
 
 def program(name: str = "dot") -> str:
     path = shutil.which(name)
