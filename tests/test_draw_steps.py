@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,25 @@ def test_the_step_slider_switches_pictures_in_a_real_browser(nngraph, tmp_path):
     document.body.appendChild(out);
     """
     assert in_browser(page, drive, tmp_path) == "0.2.0,1.0.1,3.0.3,2.0.2;3 of 200"
+
+
+def test_a_training_steps_picture_shows_the_updated_weights_and_the_rule(nngraph, tmp_path):
+    status, _, _ = nngraph(NETS / "25_relu_regression.toml", "-o", tmp_path / "o", "--no-gif")
+    out = tmp_path / "o"
+    final = (out / "graph.svg").read_text()
+    assert status == 0 and final.count("after the update:") == 2          # W1 and W2
+    assert "update: W ← W" in final and "(η = 1)" in final           # the rule, in the caption bar
+    frames = [f.read_text() for f in sorted((out / "frames").glob("*.svg"))]
+    shown_at = [int(k) for k in re.findall(r'id="u\d+" class="h(\d+)', final)]
+    assert len(shown_at) == 2
+    for k in shown_at:                       # hidden until its own update frame, shown from then on
+        assert "update · W" in frames[k]
+        assert f".h{k}>text" in frames[k - 1].split("<style>")[-1]
+        assert f".h{k}>text" not in frames[k].split("<style>")[-1]
+
+
+def test_the_neuron_view_shows_each_weights_new_value(nngraph, tmp_path):
+    status, _, _ = nngraph(NETS / "24_zero_init_sigmoid.toml", "--view", "neurons", "-o", tmp_path / "o",
+                           "--no-frames")
+    svg = (tmp_path / "o" / "step002" / "graph.svg").read_text()
+    assert status == 0 and svg.count("after the update: 0.5") == 2 and svg.count("after the update: 0<") == 8

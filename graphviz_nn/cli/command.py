@@ -264,8 +264,9 @@ def run_network_spec(options: Options) -> int:
 
 def render_network(run, options: Options):
     drawn = [p for p in run.passes if p.drawn] if options.render else []
+    recipe = f"update: {run.optimizer.formula()} ({run.optimizer.constants()})" if run.optimizer else ""
     jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}",
-             report.scene(p.graph, p.steps, p.captions, label=f"{p.number} of {len(run.passes)}"))
+             report.scene(p.graph, p.steps, p.captions, label=f"{p.number} of {len(run.passes)}", recipe=recipe))
             for p in drawn]
     render_options = replace(options.render_options, title=run.title or None)
 

@@ -82,10 +82,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def scene(graph: Graph, steps, captions, marked=frozenset(), label: str = ""):
+def scene(graph: Graph, steps, captions, marked=frozenset(), label: str = "", recipe: str = ""):
     """What the renderer needs of a run: the graph, its steps and captions, the nodes to mark
-    (the diagnostics', and `marked`: wrong answers), and the gradients as the final caption."""
+    (the diagnostics', and `marked`: wrong answers), and the gradients (then `recipe`, a training
+    step's update rule) as the final caption."""
     from ..render.export import Scene      # the renderer only when something is drawn
     from .diagnostics import diagnostics
     return Scene(shown_graph(graph), steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
-                 " · ".join(gradient_lines(graph)), label)
+                 " · ".join(gradient_lines(graph) + ([recipe] if recipe else [])), label)

@@ -24,6 +24,7 @@ LABEL_NODES_UP_TO = 300                  # graph nodes; above, edges carry plain
 BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement can take minutes
 NODE_NUMBERS = 4                         # a variable's box shows a vector up to this long
 DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
+UPDATED = "after the update:"              # the label of a parameter's new value
 
 HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
 
@@ -130,6 +131,14 @@ class Drawing:
     def sum_id(self, n: str) -> str:
         return "s" + self.node_ids[n][1:]
 
+    def after_id(self, n: str) -> str:
+        """A parameter's value after a training step's update, in its box."""
+        return "u" + self.node_ids[n][1:]
+
+    def weight_after_id(self, edge) -> str:
+        """A neuron-view weight's value after the update, under its weight line."""
+        return f"y{self.edge_index[edge]}"
+
 
 class DotWriter:
     """Writes the DOT of a graph. By default in its finished colours, for the one layout; given
@@ -229,11 +238,22 @@ class DotWriter:
             else font("∂" if grad is None else shape_text(np.shape(grad)), s["font"], 9)
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">'
                  f'<TR><TD>{font(self.graph.label(n), c["font"], 12)}</TD></TR>'
-                 f'<TR><TD>{shown}</TD></TR><TR><TD{self.td_id(f"s{index}")}>{grad_cell}</TD></TR></TABLE>')
+                 f'<TR><TD>{shown}</TD></TR><TR><TD{self.td_id(f"s{index}")}>{grad_cell}</TD></TR>'
+                 f'{self.after_row(index, node)}</TABLE>')
         warn = ', penwidth=2.5, style="filled,dashed"' if n in self.warned else ", style=filled"
         self.lines.append(f'  n{index} [id="n{index}", shape=box, margin="0.08,0.03", '
                           f'fillcolor="{c["fill"]}", color="{c["pen"]}"{warn}, '
                           f'label=<{label}>{self.pinned(f"n{index}")}];')
+
+    def after_row(self, index: int, node: dict) -> str:
+        """A trained parameter's new value, shown from its update frame on: `after: [[0.44]]`."""
+        if "value_after" not in node:
+            return ""
+        a = self.part(f"u{index}", "value")
+        new = node["value_after"]
+        cells = number_cells(new, a["font"]) if np.size(new) <= SMALL_ARRAY else font(summary(new), a["font"], 9)
+        heading = font(UPDATED, a["font"], 8)
+        return f'<TR><TD{self.td_id(f"u{index}")}>{stack(f"<TD>{heading}</TD>", f"<TD>{cells}</TD>")}</TD></TR>'
 
     def edge(self, index: int, edge: tuple) -> None:
         u, v, k = edge
@@ -278,8 +298,14 @@ class DotWriter:
         top = f'<TD{self.td_id(f"v{index}")} BGCOLOR="{v["bg"]}" CELLPADDING="2">{value_cell}</TD>'
         bottom = f'<TD{self.td_id(f"g{index}")} BGCOLOR="{g["bg"]}" CELLPADDING="2">{grad_cell}</TD>'
         if "weight" in weight:       # the weight stays shown while its value is still hidden
-            line = font(f"{weight['weight_name']} = {fmt_number(weight['weight'])}", self.theme.ink, 8)
-            top = f"<TD>{stack(f'<TD>{line}</TD>', top)}</TD>"
+            name, w = weight["weight_name"], fmt_number(weight["weight"])
+            line = f"<TD>{font(f'{name} = {w}', self.theme.ink, 8)}</TD>"
+            if "weight_after" in weight:      # and, from its update frame on, its new value
+                y = self.part(f"y{index}", "value")
+                new = font(f"{UPDATED} {fmt_number(weight['weight_after'])}", y["font"], 8)
+                cell = f'<TD{self.td_id(f"y{index}")}>{new}</TD>'
+                line = f"<TD>{stack(line, cell)}</TD>"
+            top = f"<TD>{stack(line, top)}</TD>"
         if self.rankdir == "TB" and through:
             cells = f"<TR>{top}<VR/>{bottom}</TR>"
         else:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..graph import Graph
-from ..steps import BACKWARD, FORWARD, Step
+from ..steps import BACKWARD, FORWARD, UPDATE, Step
 from .dot import ACTIVE, HIDDEN, KNOWN, PENDING, Drawing, Part, Theme, changes
 
 PER_GATE_LIMIT = 80               # above this many steps, frames group by topological level
@@ -124,6 +124,9 @@ def apply_step(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tup
         active.append(drawing.node_ids[step.gate])
     if step.kind in ("seed", "copy") and step.gate and drawing.sum_id(step.gate) in drawing.parts:
         known.append(drawing.sum_id(step.gate))
+    if step.phase == UPDATE:          # the parameter's new value appears in its box, or under a weight
+        news = [drawing.after_id(n) for n in step.nodes] + [drawing.weight_after_id(e) for e in step.edges]
+        active += [p for p in news if p in drawing.parts]
     return known, active
 
 

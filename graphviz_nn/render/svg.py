@@ -15,7 +15,7 @@ MIN_CAPTION_WIDTH = 420.0         # points: narrow graphs get a wider caption ba
 
 SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="[^"]*"')
 # Graphviz 2.43 writes a TD's ID only as the group of a link: <g id="a_v3"><a xlink:href="#" …>
-CELL_LINK = re.compile(r'<g id="a_([vgs]\d+)"><a [^>]*>\n')
+CELL_LINK = re.compile(r'<g id="a_([vgsuy]\d+)"><a [^>]*>\n')    # values, grads, sums, updated values
 CELL_LINK_END = "</a>\n</g>\n"
 NODE_GROUP = re.compile(r'<g id="(n\d+)" class="node">')
 
