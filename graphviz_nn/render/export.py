@@ -123,7 +123,7 @@ class Pictures:
         classes = {id: part_classes(self.line, p) for id, p in self.drawing.parts.items()} if self.frames else {}
         self.svg_text = with_part_classes(self.layout.svg, classes)
         self.template = svg_template(self.svg_text, [f.caption for f in self.frames + [self.final]],
-                                     self.theme, options.transparent)
+                                     self.theme, options.transparent, options.slide)
         self.rules = css_rules(self.theme)
 
     def svg_pieces(self, frame: Frame) -> list[str]:

@@ -30,8 +30,7 @@ BEFORE, ALL_KNOWN, ALL_ACTIVE, ACTIVE_HIDING_SUMS = "before", "known", "active",
 
 def fitted_dpi(template: SvgTemplate, dpi: int, max_pixels: int) -> int:
     """dpi, lowered until a frame (graph and caption bar) has at most max_pixels."""
-    bar = CAPTION_LINE * template.caption_lines + 8
-    pixels = template.width * (template.height + bar) * (dpi / 72.0) ** 2
+    pixels = template.width * (template.height + template.bar) * (dpi / 72.0) ** 2
     return dpi if pixels <= max_pixels else int(dpi * math.sqrt(max_pixels / pixels))
 
 
@@ -100,9 +99,8 @@ class Rasterizer:
 
     def canvas(self, graph: Image.Image) -> Image.Image:
         t, k = self.template, self.k
-        bar = CAPTION_LINE * t.caption_lines + (8 if t.caption_lines else 0)
         fill = self.convert(Image.new("RGB", (1, 1), self.theme.background)).getpixel((0, 0))
-        out = Image.new(graph.mode, (round(t.width * k), graph.height + round(bar * k)), fill)
+        out = Image.new(graph.mode, (round(t.width * k), graph.height + round(t.bar * k)), fill)
         out.paste(graph, (round(t.shift * k), 0))
         return out
 

@@ -42,6 +42,7 @@ class SvgTemplate:
     body: str             # the graph's group
     width: float          # points, including the caption bar's extra width
     height: float         # points, without the caption bar
+    bar: float            # points: the caption bar's height (on a slide, padded to 16:9)
     shift: float          # how far the graph moves right to centre it in a wider bar
     chars_per_line: int
     caption_lines: int
@@ -66,19 +67,24 @@ class SvgTemplate:
         return self.graph_head + self.body + "</svg>\n"
 
 
-def svg_template(svg: str, captions: list[str], theme: Theme, transparent: bool) -> SvgTemplate:
+def svg_template(svg: str, captions: list[str], theme: Theme, transparent: bool,
+                 slide: bool = False) -> SvgTemplate:
     match = SVG_SIZE.search(svg)
     width, height = float(match.group(1)), float(match.group(2))
     full_width = max(width, MIN_CAPTION_WIDTH)
     chars = max(20, int(full_width / (CAPTION_SIZE * 0.56)))
     lines = max((len(wrap(c, chars)) for c in captions), default=0)
-    total = height + CAPTION_LINE * lines + (8 if lines else 0)
+    bar = CAPTION_LINE * lines + (8 if lines else 0)
+    if slide:              # the whole picture, caption bar included, is 16:9: pad below, or widen
+        bar += max(0.0, full_width * 9 / 16 - height - bar)
+        full_width = max(full_width, (height + bar) * 16 / 9)
+    total = height + bar
     start, end = svg.index('<g id="graph0"'), svg.rindex("</svg>")
     head = SVG_SIZE.sub(f'<svg width="{full_width:.2f}pt" height="{total:.2f}pt" '
                         f'viewBox="0.00 0.00 {full_width:.2f} {total:.2f}"', svg[:start])
     fill = "none" if transparent else theme.background
     background = f'<rect x="0" y="0" width="{full_width:.2f}" height="{total:.2f}" fill="{fill}"/>\n'
-    return SvgTemplate(head, svg[:start], svg[start:end], full_width, height, (full_width - width) / 2,
+    return SvgTemplate(head, svg[:start], svg[start:end], full_width, height, bar, (full_width - width) / 2,
                        chars, lines, background, theme.ink)
 
 
