@@ -112,6 +112,9 @@ class Options:
 @click.option("--frames", "frame_policy", type=click.Choice(["auto", "per-gate", "per-level", "none"]),
               default="auto", show_default=True,
               help="One frame per gate, or per topological level (auto: per level above 80 steps).")
+@click.option("--worksheet", type=click.Choice(["grads", "values", "all"]), is_flag=False, flag_value="grads",
+              default=None, help="Also write worksheet.svg/.pdf with numbered blank boxes for the gradients "
+                                 "(or the values, or all), key.svg/.pdf and answers.txt, ready to print.")
 @click.option("--theme", type=click.Choice(["light", "dark"]), default="light", show_default=True)
 @click.option("--transparent", is_flag=True, help="Transparent background (SVG, PNG, PDF; not the GIF).")
 @click.option("--rankdir", type=click.Choice(["LR", "TB"]), default="LR", show_default=True,
@@ -144,7 +147,7 @@ class Options:
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.version_option(__version__, prog_name="nngraph")
 def command(source, json_, no_render, formats, no_gif, no_frames, frame_policy, theme, transparent,
-            rankdir, dpi, slide, max_draw, **flags):
+            rankdir, dpi, slide, max_draw, worksheet, **flags):
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
@@ -156,7 +159,7 @@ def command(source, json_, no_render, formats, no_gif, no_frames, frame_policy, 
     render_options = RenderOptions(formats=parse_formats(formats), gif=not (no_gif or no_frames),
                                    frames="none" if no_frames else frame_policy, html=not no_frames,
                                    theme=theme, transparent=transparent, rankdir=rankdir, dpi=dpi,
-                                   slide=slide, force=flags["force"], max_draw=max_draw)
+                                   slide=slide, force=flags["force"], max_draw=max_draw, worksheet=worksheet)
     options = Options(source, render_options, json=json_, render=not no_render, **flags)
     with number_style(options.precision, options.fractions), warnings.catch_warnings():
         if not options.debug:     # numpy's RuntimeWarnings and the like: our own warning: lines say what matters

@@ -143,14 +143,18 @@ class Drawing:
 class DotWriter:
     """Writes the DOT of a graph. By default in its finished colours, for the one layout; given
     `state_of` (part -> state) in a frame's colours, and given `pins` (name -> pos attributes)
-    with every node and edge where the layout put them (PDF frames, drawn by `neato -n2`)."""
+    with every node and edge where the layout put them (PDF frames, drawn by `neato -n2`).
+    `marks` (part id -> "(3)") numbers parts for a worksheet: `blank` draws the numbered box
+    instead of the number, otherwise the number under its mark (the answer key)."""
 
     def __init__(self, graph: Graph, theme: Theme, rankdir: str = "LR", title: str | None = None,
                  warned: set[str] = frozenset(), slide: bool = False, transparent: bool = False,
-                 state_of=None, pins: dict[str, str] | None = None):
+                 state_of=None, pins: dict[str, str] | None = None, marks: dict[str, str] | None = None,
+                 blank: bool = False):
         self.graph, self.theme, self.rankdir = graph, theme, rankdir
         self.title, self.warned, self.slide, self.transparent = title, warned, slide, transparent
         self.state_of, self.pins = state_of, pins or {}
+        self.marks, self.blank = marks or {}, blank
         self.anchors = pins is None      # TD ids reach the SVG only through a link; PDFs get none
         self.drawing = Drawing("")
         self.lines: list[str] = []
@@ -171,7 +175,16 @@ class DotWriter:
         return f", {self.pins[name]}" if name in self.pins else ""
 
     def td_id(self, id: str) -> str:
-        return f' ID="{id}" HREF="#"' if self.anchors else ""
+        box = ' BORDER="1"' if self.blank and id in self.marks else ""
+        return (f' ID="{id}" HREF="#"' if self.anchors else "") + box
+
+    def marked(self, id: str, content: str) -> str:
+        """A part's number as a worksheet shows it: its numbered box, or (the key) under its mark."""
+        if id not in self.marks:
+            return content
+        mark = font(self.marks[id], self.theme.ink, 9)
+        return font(f" {self.marks[id]}      ", self.theme.ink, 9) if self.blank else \
+            stack(f"<TD>{mark}</TD>", f"<TD>{content}</TD>")
 
     def write(self) -> Drawing:
         self.header()
@@ -238,7 +251,7 @@ class DotWriter:
             else font("∂" if grad is None else shape_text(np.shape(grad)), s["font"], 9)
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">'
                  f'<TR><TD>{font(self.graph.label(n), c["font"], 12)}</TD></TR>'
-                 f'<TR><TD>{shown}</TD></TR><TR><TD{self.td_id(f"s{index}")}>{grad_cell}</TD></TR>'
+                 f'<TR><TD>{shown}</TD></TR><TR><TD{self.td_id(f"s{index}")}>{self.marked(f"s{index}", grad_cell)}</TD></TR>'
                  f'{self.after_row(index, node)}</TABLE>')
         warn = ', penwidth=2.5, style="filled,dashed"' if n in self.warned else ", style=filled"
         self.lines.append(f'  n{index} [id="n{index}", shape=box, margin="0.08,0.03", '
@@ -247,7 +260,7 @@ class DotWriter:
 
     def after_row(self, index: int, node: dict) -> str:
         """A trained parameter's new value, shown from its update frame on: `after: [[0.44]]`."""
-        if "value_after" not in node:
+        if "value_after" not in node or self.blank:       # a worksheet does not give the update away
             return ""
         a = self.part(f"u{index}", "value")
         new = node["value_after"]
@@ -289,8 +302,8 @@ class DotWriter:
         gradient below (`W1[1,2] = 0.5` … `∂L/∂W1[1,2] = 0.1`)."""
         v = self.part(f"v{index}", "value")
         g = self.part(f"g{index}", "grad")
-        value_cell = number_cells(value, v["font"])
-        grad_cell = font("", g["font"]) if grad is None else number_cells(grad, g["font"])
+        value_cell = self.marked(f"v{index}", number_cells(value, v["font"]))
+        grad_cell = font("", g["font"]) if grad is None else self.marked(f"g{index}", number_cells(grad, g["font"]))
         if "weight" in weight:
             name, dw = weight["weight_name"], weight.get("weight_grad")
             weight_grad = font("" if dw is None else f"∂L/∂{name} = {fmt_number(dw)}", g["font"], 8)
@@ -325,6 +338,7 @@ def rank_spans(graph: Graph) -> int:
 
 def to_dot(graph: Graph, theme: str = "light", rankdir: str = "LR", title: str | None = None,
            warned=frozenset(), slide: bool = False, transparent: bool = False,
-           state_of=None, pins: dict[str, str] | None = None) -> Drawing:
+           state_of=None, pins: dict[str, str] | None = None, marks: dict[str, str] | None = None,
+           blank: bool = False) -> Drawing:
     return DotWriter(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent,
-                     state_of, pins).write()
+                     state_of, pins, marks, blank).write()

@@ -13,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import UserError
-from ..graph import Graph
+from ..graph import CONST, Graph
+from ..numfmt import fmt_value
 from . import layout
 from .files import staged_folder
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
@@ -39,6 +40,7 @@ class RenderOptions:
     title: str | None = None
     force: bool = False
     max_draw: int = DEFAULT_MAX_DRAWN
+    worksheet: str | None = None       # grads | values | all: numbered blank boxes, and the key
 
 
 @dataclass
@@ -115,7 +117,7 @@ class Pictures:
         self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
                               options.slide, options.transparent)
         self.layout = layout.layout(self.drawing.source,                  # the one layout
-                                    coordinates="pdf" in options.formats)  # PDF frames pin nodes there
+                                    coordinates="pdf" in options.formats or bool(options.worksheet))
         groups = [] if options.frames == "none" else group_steps(graph, steps, options.frames)
         self.line = timeline(graph, self.drawing, steps, scene.captions, groups)
         self.frames = self.line.frames
@@ -181,6 +183,8 @@ def write_all(scene: Scene, folder: Path, options: RenderOptions, player_steps: 
         write_rasters(pictures, folder, rendered)
     if "pdf" in options.formats:
         write_pdfs(pictures, folder, rendered)
+    if options.worksheet:
+        write_worksheet(pictures, scene, folder, rendered)
     if options.html and pictures.frames:
         rendered.files.append(write_text(folder / "index.html",
                                          player_html(scene.graph.source, pictures.frame_svgs(), options.theme)))
@@ -264,6 +268,57 @@ def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
         rendered.files.append(write_bytes(folder / "frames" / f"{i:03d}.pdf", pdf))
     if pictures.frames:
         rendered.files.append(write_text(folder / "frames.tex", beamer_snippet(pictures.frames)))
+
+
+WORKSHEET_KINDS = {"grads": ("grad", "sum"), "values": ("value",), "all": ("value", "grad", "sum")}
+
+
+def write_worksheet(pictures: Pictures, scene: Scene, folder: Path, rendered: Rendered) -> None:
+    """worksheet.svg/.pdf: the picture with numbered blank boxes where the chosen numbers go,
+    in the order the passes find them; key.svg/.pdf: the same numbers filled in under their
+    marks; answers.txt: the list. The one layout, pinned: the boxes are where the numbers are."""
+    order = blank_order(pictures, scene, WORKSHEET_KINDS[pictures.options.worksheet])
+    marks = {part: f"({k})" for k, part in enumerate(order, start=1)}
+    o, pins = pictures.options, positions(pictures.layout.json)
+    for name, blank in (("worksheet", True), ("key", False)):
+        source = to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide, o.transparent,
+                        pins=pins, marks=marks, blank=blank).source
+        for fmt in ("svg", "pdf"):
+            rendered.files.append(write_bytes(folder / f"{name}.{fmt}", layout.render_positioned([source], fmt)[0]))
+    rendered.files.append(write_text(folder / "answers.txt", answer_lines(pictures, marks)))
+
+
+def blank_order(pictures: Pictures, scene: Scene, kinds: tuple) -> list[str]:
+    """The parts to blank, in the order a step-by-step pass makes them known; the inputs'
+    own numbers (known from the start) and new parameter values stay."""
+    line = timeline(pictures.graph, pictures.drawing, scene.steps, scene.captions,
+                    [[i] for i in range(len(scene.steps))])
+    data = {f"g{i}" for (u, _, _), i in pictures.drawing.edge_index.items() if pictures.graph[u]["kind"] == CONST}
+    chosen = [p for p in pictures.drawing.parts.values()          # (a target's edge has no gradient)
+              if p.kind in kinds and p.id[0] in "vgs" and p.id not in data and line.known_at.get(p.id, 0) > 0]
+    return [p.id for p in sorted(chosen, key=lambda p: (line.known_at[p.id], p.id))]
+
+
+def answer_lines(pictures: Pictures, marks: dict[str, str]) -> str:
+    """The key as text: `(3) ∂f/∂x along x → b: 2`."""
+    graph, drawing = pictures.graph, pictures.drawing
+    edges = {f"{letter}{i}": edge for edge, i in drawing.edge_index.items() for letter in "vg"}
+    nodes = {drawing.sum_id(n): n for n in graph.order}
+    out = graph.label(graph.output)
+    lines = []
+    for part, mark in marks.items():
+        if part in nodes:
+            n = nodes[part]
+            lines.append(f"{mark} ∂{out}/∂{graph.label(n)}, all paths added: {fmt_value(graph[n]['grad'])}")
+            continue
+        u, v, k = edges[part]
+        where = f"{graph.label(u)} → {graph.label(v) if v else 'the output'}"
+        if part[0] == "v":
+            lines.append(f"{mark} value along {where}: {fmt_value(graph[u]['value'])}")
+        else:
+            grad = graph[u]["grad"] if v is None else graph.edge(u, v, k)["grad"]
+            lines.append(f"{mark} ∂{out}/∂{graph.label(u)} along {where}: {fmt_value(grad)}")
+    return "\n".join(lines) + "\n"
 
 
 def positions(layout_json: dict) -> dict[str, str]:
