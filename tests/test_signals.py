@@ -105,9 +105,8 @@ def earlier(tmp_path) -> tuple[Path, dict]:
 SLOW_DOT = '#!/bin/sh\necho $$ > "$DOT_PID_FILE.tmp" && mv "$DOT_PID_FILE.tmp" "$DOT_PID_FILE"\nexec sleep 60\n'
 
 
-@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_a_signal_while_dot_runs_stops_dot_and_changes_nothing(tmp_path, earlier, signum):
-    out, before = earlier
+def run_with_slow_dot(tmp_path, out):
+    """nngraph started with a `dot` that only sleeps, once that `dot` runs; and its pid file."""
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "dot").write_text(SLOW_DOT)
@@ -116,6 +115,13 @@ def test_a_signal_while_dot_runs_stops_dot_and_changes_nothing(tmp_path, earlier
     run = Run([*SMALL, "-o", out], tmp_path,
               env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "DOT_PID_FILE": str(pid_file)})
     run.started(pid_file.exists)
+    return run, pid_file
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_a_signal_while_dot_runs_stops_dot_and_changes_nothing(tmp_path, earlier, signum):
+    out, before = earlier
+    run, pid_file = run_with_slow_dot(tmp_path, out)
     dot = int(pid_file.read_text())
     assert alive(dot)
     os.kill(run.process.pid, signum)                   # to nngraph only, as `kill` or a scheduler does
@@ -127,14 +133,7 @@ def test_a_signal_while_dot_runs_stops_dot_and_changes_nothing(tmp_path, earlier
 
 def test_ctrl_c_at_a_terminal_reaches_nngraph_and_dot_together(tmp_path, earlier):
     out, before = earlier
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "dot").write_text(SLOW_DOT)
-    (fake / "dot").chmod(0o755)
-    pid_file = tmp_path / "dot.pid"
-    run = Run([*SMALL, "-o", out], tmp_path,
-              env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "DOT_PID_FILE": str(pid_file)})
-    run.started(pid_file.exists)
+    run, pid_file = run_with_slow_dot(tmp_path, out)
     os.killpg(run.process.pid, signal.SIGINT)          # the terminal signals the whole foreground group
     status, err = run.finish()
     check_interrupted(status, err, signal.SIGINT)
