@@ -27,7 +27,11 @@ class Op:
     local_text: Callable               # (arg_names, out_name, p) -> each local derivative, written out
     arity: int | None = 1              # None: any number of inputs (at least one)
     verb: str = ""                     # how captions name the rule ("mul swaps"); empty: the symbol
-    expansion: Callable | None = None  # (emit, x, p) -> node: the op as primitives (--expand)
+    expansion: Callable | None = None  # (emit, args, p) -> node: the op as primitives (--expand)
+    parameters: Callable | None = None # (*numbers, **keywords) -> p: what a call may add after its
+                                       # `arity` inputs — literal numbers (leaky_relu(x, 0.2)) and
+                                       # the keywords axis, stride, padding, size (literal integers);
+                                       # its signature is what is allowed; ValueError: a bad value
     trouble: str | None = None         # DIES | SATURATES: what a near-zero local derivative means
     kink: Callable | None = None       # (out, xs, p) -> whether the gate sits where it has no derivative
     convention: str = ""               # which one-sided derivative it takes there, in words
@@ -197,8 +201,9 @@ def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))   # no overflow warning for large |x|
 
 
-def expand_sigmoid(emit, x, p):
+def expand_sigmoid(emit, args, p):
     """σ(x) = 1 / (1 + exp(−x)), as CS231n draws it."""
+    x = args[0]
     return emit("rdiv", [emit("shift", [emit("exp", [emit("scale", [x], -1.0)])], 1.0)], 1.0)
 
 

@@ -81,7 +81,7 @@ class GraphBuilder:
             args = [self.const_node(a) if isinstance(a, Literal) else a for a in args]
         if self.expand and OPS[op].expansion:
             emit = lambda name, inner, q=None: self.apply(name, inner, q, span=span)
-            return OPS[op].expansion(emit, args[0], p)
+            return OPS[op].expansion(emit, args, p)
         text = text or OPS[op].text([self.arg_text(a, op, k, p) for k, a in enumerate(args)], p)
         if len(text) > TEXT_LIMIT:
             text = clip_text(text)
