@@ -12,7 +12,8 @@ from .explain.captions import Captions
 from .errors import UserError
 from .graph import Graph, paused_cycle_collector
 from .trace.builder import DEFAULT_MAX_NODES, GraphBuilder
-from .trace.expr import MAX_LENGTH, trace_expression
+from .trace.expr import MAX_LENGTH
+from .trace.program import trace_source
 from .trace.var import Var, trace_value
 
 
@@ -125,7 +126,7 @@ def render_options(options: dict):
     return RenderOptions(**options)
 
 
-def build(source, values: dict, *, expand=False, keep_constants=False,
+def build(source, values: dict, *, expand=False, keep_constants=False, constants=(),
           max_nodes=DEFAULT_MAX_NODES, max_length=MAX_LENGTH) -> Graph:
     builder = GraphBuilder(keep_constants=keep_constants, expand=expand, max_nodes=max_nodes)
     with paused_cycle_collector():
@@ -133,7 +134,7 @@ def build(source, values: dict, *, expand=False, keep_constants=False,
             graph = trace_value(source, builder)
         else:
             values = {k: np.asarray(v, dtype=float) for k, v in values.items()}
-            graph = trace_expression(source, values, builder, max_length)
+            graph = trace_source(source, values, builder, constants, max_length)
         del builder    # its records are garbage now: freed before the collector resumes and scans them
     return graph
 

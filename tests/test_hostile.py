@@ -34,7 +34,7 @@ from graphviz_nn.render import export
 from graphviz_nn.render.dot import THEMES, escape, to_dot
 from graphviz_nn.render.files import MARKER, folder_name
 from graphviz_nn.render.player import player_html
-from graphviz_nn.cli import values
+from graphviz_nn.trace import literals as values
 from graphviz_nn.trace.expr import MAX_LENGTH, parse_expression
 from graphviz_nn.errors import UserError, caret_lines, terminal_safe
 
@@ -114,13 +114,13 @@ def test_escapes_in_at_values_are_refused(nngraph, tmp_path, no_eval):
 
 @pytest.mark.parametrize("source,offending,what", [
     ("x + y.real", "y.real", "attribute access"),
-    ("x * y[0]", "y[0]", "indexing"),
+    ("x * y[z]", "z", "indexing with anything but whole numbers"),
     ("x + 'a'", "'a'", "a string"),
     ("x + (lambda: 1)", "lambda: 1", "lambda"),
     ("x + [i for i in y]", "[i for i in y]", "a comprehension"),
     ("x + (z := 2)", "z := 2", "assignment"),
     ("exp(*y) + x", "*y", "starred"),
-    ("exp(x, base=y)", "y", "keyword argument"),
+    ("exp(x, base=y)", "y", "the keyword base"),
     ("x + __y", "__y", "__y"),
     ("x + foo(y)", "foo", "calling foo"),
     ("x + os.system(y)", "os.system", "calling os.system"),

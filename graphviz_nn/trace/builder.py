@@ -45,6 +45,7 @@ class Record:
     span: tuple[int, int] | None = None
     value: np.ndarray | None = None
     generation: int = 0
+    group: int | None = None         # index into GraphBuilder.groups: the statement group it is in
 
 
 class GraphBuilder:
@@ -53,7 +54,10 @@ class GraphBuilder:
     def __init__(self, keep_constants=False, expand=False, max_nodes=DEFAULT_MAX_NODES):
         self.keep_constants, self.expand, self.max_nodes = keep_constants, expand, max_nodes
         self.records: list[Record] = []
-        self.by_name: dict[str, int] = {}
+        self.by_name: dict[str, int] = {}        # inputs and constants, by name
+        self.targets: dict[str, int] = {}        # gates a program named, by name
+        self.groups: list[str] = []              # titles of statement groups (clusters)
+        self.group: int | None = None            # the group of the gates being added
 
     def variable(self, name: str, value, kind: str = INPUT) -> int:
         if name not in self.by_name:
@@ -89,7 +93,20 @@ class GraphBuilder:
         for a in args:
             generation = max(generation, self.records[a].generation)
         #                   kind op  args         p  name  text  span  value  generation
-        return self.add(Record(OP, op, tuple(args), p, None, text, span, None, generation + 1))
+        return self.add(Record(OP, op, tuple(args), p, None, text, span, None, generation + 1, self.group))
+
+    def name(self, record_id: int, name: str) -> None:
+        """A program's target names the top gate of its statement."""
+        self.records[record_id].name = name
+        self.targets[name] = record_id
+
+    def start_group(self, title: str | None) -> None:
+        """The gates added from now on belong to a group titled `title` (None: to none)."""
+        if title is None:
+            self.group = None
+            return
+        self.groups.append(title)
+        self.group = len(self.groups) - 1
 
     def fold_literal(self, op, args, p):
         if self.keep_constants or len(args) != 2 or p is not None:
@@ -132,16 +149,31 @@ class GraphBuilder:
         records = self.records
         order = sorted(self.ancestors(result), key=lambda i: (records[i].generation, i))
         names = self.name_nodes(order)
-        node_attrs = {names[i]: self.attributes(records[i], names[i]) for i in order}
+        groups = self.leaf_groups(order)
+        node_attrs = {names[i]: self.attributes(records[i], names[i], groups.get(i, records[i].group))
+                      for i in order}
         args = {names[i]: [names[a] for a in records[i].args] for i in order}
         return Graph(names[result], list(node_attrs), node_attrs, args,
                      source or records[result].text, kind)
 
-    def attributes(self, r: Record, name: str) -> dict:
+    def attributes(self, r: Record, name: str, group: int | None) -> dict:
         """A node's attributes in the graph (DESIGN.md, "The graph")."""
         return {"kind": r.kind, "op": r.op, "p": r.p, "label": self.display(r, name), "text": r.text,
                 "span": r.span, "value": r.value, "grad": None,
-                "shape": None if r.value is None else r.value.shape, "generation": r.generation}
+                "shape": None if r.value is None else r.value.shape, "generation": r.generation,
+                "group": None if group is None else self.groups[group]}
+
+    def leaf_groups(self, order: list[int]) -> dict[int, int | None]:
+        """An input or constant is in the group of the gates using it when they are all in one
+        group; used by several groups (a shared weight) it is drawn outside them all."""
+        if not self.groups:
+            return {}
+        users: dict[int, set] = {}
+        for i in order:
+            for a in self.records[i].args:
+                users.setdefault(a, set()).add(self.records[i].group)
+        return {i: next(iter(users[i])) if len(users.get(i, ())) == 1 else None
+                for i in order if self.records[i].kind != OP}
 
     def ancestors(self, result: int) -> set[int]:
         keep, stack = {result}, [result]
@@ -154,7 +186,7 @@ class GraphBuilder:
 
     def name_nodes(self, order: list[int]) -> dict[int, str]:
         """Inputs keep their names; gates get a, b, c, … skipping taken names; constants k1, k2, …"""
-        taken = set(self.by_name)
+        taken = set(self.by_name) | set(self.targets)
         letters = (n for n in letter_names() if n not in taken)
         constants = (f"k{i}" for i in count(1) if f"k{i}" not in taken)
         names = {}

@@ -4,23 +4,25 @@ from __future__ import annotations
 import ast
 import contextlib
 import difflib
+import inspect
 import sys
 import warnings
 from itertools import accumulate
 
 
 from ..errors import NAME_LIMIT, UserError
-from ..graph import Graph
+from ..graph import CONST, INPUT
 from .builder import GraphBuilder, Literal, excerpt
 from ..ops import FUNCTIONS, OPS
 
 MAX_LENGTH = 100_000          # characters; the deepest possible nesting follows from it
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
           ast.Pow: "pow", ast.MatMult: "matmul"}
-ALLOWED = ("numbers, variable names, + - * / ** @, unary -, parentheses and calls of "
-           + ", ".join(FUNCTIONS))
+ALLOWED = ("numbers, variable names, + - * / ** @, unary -, parentheses, indexing X[1, 2] and X[:, 0], "
+           "and calls of " + ", ".join(FUNCTIONS))
+KEYWORDS = ("axis", "stride", "padding", "size")     # the keyword arguments a call may give, integers
 REFUSED = {
-    ast.Attribute: "attribute access (.name)", ast.Subscript: "indexing ([...])",
+    ast.Attribute: "attribute access (.name)",
     ast.Lambda: "lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
     ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
     ast.NamedExpr: "assignment (:=)", ast.Starred: "starred arguments (*args)",
@@ -39,12 +41,13 @@ OPERATOR_HINTS = {ast.BitXor: "powers are written ** in Python: x**2 (^ is bitwi
 FUNCTION_HINTS = {"ln": "log is the natural logarithm: write log(x)", "exp10": "write 10**x",
                   "log10": "write log(x)/log(10)", "sigm": "write sigmoid(x)", "σ": "write sigmoid(x)",
                   "th": "write tanh(x)", "ReLU": "write relu(x)", "Relu": "write relu(x)",
-                  "softplus": "write log(1 + exp(x))", "sqr": "write x**2", "pow": "write x**y"}
+                  "sqr": "write x**2", "pow": "write x**y"}
 # Named constants, used unless the user gives the name a value with --at.
 CONSTANTS = {"pi": 3.141592653589793, "e": 2.718281828459045}
 
 
-def parse_expression(source: str, max_length: int = MAX_LENGTH) -> ast.Expression:
+def parse_expression(source: str, max_length: int = MAX_LENGTH, mode: str = "eval") -> ast.AST:
+    """The source's ast: one expression (mode eval), or statements (mode exec, a program)."""
     if len(source) > max_length:
         raise UserError(f"the expression is {len(source):,} characters long; the limit is {max_length:,}",
                         hint="raise it with --max-length")
@@ -55,7 +58,7 @@ def parse_expression(source: str, max_length: int = MAX_LENGTH) -> ast.Expressio
         raise UserError("the expression contains bytes that are not UTF-8 text", source, (bad, bad + 1))
     try:
         with deep_recursion():
-            return ast.parse(source, mode="eval")
+            return ast.parse(source, mode=mode)
     except SyntaxError as exc:
         raise syntax_error(source, exc) from None
     except (RecursionError, MemoryError):           # CPython's parser: its stack, or ast construction
@@ -159,6 +162,9 @@ class ExpressionTracer:
         self.source, self.values, self.builder = source, values, builder
         self.positions = SourcePositions(source)
         self.flat = len(self.positions.lines) == 1 and self.positions.ascii
+        self.parameters: dict[int, object] = {}      # id(call or subscript node) -> its gate's p
+        self.assigned: dict[str, object] = {}        # a program's names bound so far -> record
+        self.constants: set[str] = set()             # inputs that are data: no gradient
 
     def span(self, node: ast.AST) -> tuple[int, int]:
         if self.flat:                    # one line of ASCII: ast's columns are the character indexes
@@ -171,9 +177,9 @@ class ExpressionTracer:
         return UserError(f"{what} is not allowed here", self.source, self.span(node),
                          hint=hint or f"allowed: {ALLOWED}")
 
-    def trace(self, tree: ast.Expression):
+    def trace(self, root: ast.expr):
         done = []                            # results of traced nodes: a node's arguments end it
-        stack = [(tree.body, None)]          # (node, its number of children once they are traced)
+        stack = [(root, None)]               # (node, its number of children once they are traced)
         while stack:
             node, arity = stack.pop()
             if arity is None:
@@ -194,8 +200,10 @@ class ExpressionTracer:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             return [node.operand]
         if isinstance(node, ast.Call):
-            self.check_call(node)
-            return list(node.args)
+            return self.call_inputs(node)
+        if isinstance(node, ast.Subscript):
+            self.parameters[id(node)] = self.index_key(node.slice)
+            return [node.value]
         if isinstance(node, (ast.Constant, ast.Name)):
             return []
         raise self.refuse_node(node)
@@ -209,19 +217,73 @@ class ExpressionTracer:
         hint = OPERATOR_HINTS.get(type(node.op)) if isinstance(node, (ast.BinOp, ast.UnaryOp)) else None
         return self.refuse(node, self.describe(node), hint)
 
-    def check_call(self, node: ast.Call) -> None:
+    def call_inputs(self, node: ast.Call) -> list[ast.AST]:
+        """A call's inputs (traced); the literal numbers and keywords after them become the
+        gate's parameter, worked out here (Op.parameters)."""
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             func = excerpt(self.source, *self.span(node.func))   # not ast.unparse: it recurses
             what = f"calling {printable(func)}" if len(func) < 40 else "this call"
             raise self.refuse(node.func, what, hint=function_hint(node.func))
-        if node.keywords:
-            raise self.refuse(node.keywords[0].value, "a keyword argument",
-                              hint=f"{node.func.id} takes positional arguments only")
-        arity = OPS[node.func.id].arity
-        if not node.args or (arity is not None and len(node.args) != arity):
-            wanted = "one argument" if arity == 1 else "at least one argument"
-            raise UserError(f"{node.func.id} takes {wanted}, got {len(node.args)}",
-                            self.source, self.span(node))
+        name, op = node.func.id, OPS[node.func.id]
+        arity = op.arity if op.arity is not None else len(node.args)
+        inputs, extra = node.args[:arity], node.args[arity:]
+        if not inputs or len(inputs) < arity or (extra and op.parameters is None):
+            wanted = "at least one argument" if op.arity is None else \
+                "one argument" if arity == 1 else f"{arity} arguments"
+            raise UserError(f"{name} takes {wanted}, got {len(node.args)}", self.source, self.span(node),
+                            hint=signature_hint(name, op))
+        numbers = [self.number(a, f"{name}'s argument after its input") for a in extra]
+        keywords = {k.arg: self.keyword(name, op, k) for k in node.keywords}
+        if op.parameters is not None:
+            self.parameters[id(node)] = self.call_parameters(node, name, op, numbers, keywords)
+        return list(inputs)
+
+    def number(self, node: ast.AST, what: str) -> float:
+        value = literal_number(node)
+        if value is None:
+            raise self.refuse(node, f"{what} as an expression", hint="write a number here, as 0.2")
+        return value
+
+    def keyword(self, name: str, op, keyword: ast.keyword) -> int:
+        where = keyword.value
+        if keyword.arg not in KEYWORDS or op.parameters is None \
+                or keyword.arg not in inspect.signature(op.parameters).parameters:
+            raise self.refuse(where, f"the keyword {keyword.arg or '**'}", hint=signature_hint(name, op))
+        value = literal_number(where)
+        if value is None or value != int(value) or not isinstance(literal_root(where).value, int):
+            raise self.refuse(where, f"{keyword.arg}= with anything but an integer",
+                              hint=f"write it as a whole number, as {keyword.arg}=1")
+        return int(value)
+
+    def call_parameters(self, node: ast.Call, name: str, op, numbers: list, keywords: dict):
+        try:
+            return op.parameters(*numbers, **keywords)
+        except TypeError:
+            raise UserError(f"{name} cannot take these arguments", self.source, self.span(node),
+                            hint=signature_hint(name, op)) from None
+        except ValueError as exc:
+            raise UserError(f"{name}: {exc}", self.source, self.span(node)) from None
+
+    def index_key(self, node: ast.AST) -> tuple:
+        """X[1, 2], X[:, 0], X[0:2], X[-1]: literal integers and slices only."""
+        parts = node.elts if isinstance(node, ast.Tuple) else [node]
+        key = []
+        for part in parts:
+            if isinstance(part, ast.Slice):
+                bounds = [None if b is None else self.index(b) for b in (part.lower, part.upper, part.step)]
+                if bounds[2] == 0:
+                    raise UserError("a slice step cannot be 0", self.source, self.span(part))
+                key.append(slice(*bounds))
+            else:
+                key.append(self.index(part))
+        return tuple(key)
+
+    def index(self, node: ast.AST) -> int:
+        value = literal_number(node)
+        if value is None or not isinstance(literal_root(node).value, int):
+            raise self.refuse(node, "indexing with anything but whole numbers and slices",
+                              hint="index with literal integers, 0-based: X[1, 2], X[:, 0], z[-1]")
+        return int(value)
 
     def visit(self, node: ast.AST, args: list):
         if isinstance(node, ast.Name):
@@ -236,9 +298,12 @@ class ExpressionTracer:
             if isinstance(args[0], Literal):
                 return Literal(-args[0].value, text)
             return self.builder.apply("scale", args, -1.0, text=text, span=span)
-        op = BINARY[type(node.op)] if isinstance(node, ast.BinOp) else node.func.id
+        if isinstance(node, ast.Subscript):
+            op = "index"
+        else:
+            op = BINARY[type(node.op)] if isinstance(node, ast.BinOp) else node.func.id
         try:
-            return self.builder.apply(op, args, text=text, span=span)
+            return self.builder.apply(op, args, self.parameters.get(id(node)), text=text, span=span)
         except (ValueError, TypeError) as exc:     # constants folded at trace time, e.g. 1 @ 2
             raise UserError(f"cannot compute {text}: {exc}", self.source, span) from None
 
@@ -254,19 +319,58 @@ class ExpressionTracer:
 
     def variable(self, node: ast.Name) -> int:
         name = node.id
+        self.check_name(node)
+        if name in self.assigned:
+            return self.assigned[name]
+        if name not in self.values and name in CONSTANTS:
+            return self.builder.literal(CONSTANTS[name], name)
+        if name not in self.values:
+            raise self.missing(node)
+        return self.builder.variable(name, self.values[name], CONST if name in self.constants else INPUT)
+
+    def check_name(self, node: ast.Name) -> None:
+        name = node.id
         if len(name) > NAME_LIMIT:
             raise UserError(f"a name of {len(name):,} characters; names are at most {NAME_LIMIT}",
                             self.source, self.span(node), hint="a node is drawn with its name: use a shorter one")
         if name.startswith("__"):
             raise self.refuse(node, f"the name {name}")
-        if name in FUNCTIONS:
+        if name in FUNCTIONS or name == "const":
             raise UserError(f"{name} is a function: call it, as in {name}(x)", self.source, self.span(node))
-        if name not in self.values and name in CONSTANTS:
-            return self.builder.literal(CONSTANTS[name], name)
-        if name not in self.values:
-            raise UserError(f"no value for {name}", self.source, self.span(node),
-                            hint=f"give it with --at {name}=…")
-        return self.builder.variable(name, self.values[name])
+
+    def missing(self, node: ast.Name) -> UserError:
+        return UserError(f"no value for {node.id}", self.source, self.span(node),
+                         hint=f"give it with --at {node.id}=…")
+
+
+def literal_root(node: ast.AST) -> ast.AST:
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return node
+
+
+def literal_number(node: ast.AST) -> float | None:
+    """A number written out, signs included (-0.5, 2, +1e-3); None for anything else."""
+    root = literal_root(node)
+    if not isinstance(root, ast.Constant) or type(root.value) not in (int, float):
+        return None
+    sign = 1
+    while node is not root:
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    try:
+        return sign * float(root.value)
+    except OverflowError:
+        return None
+
+
+def signature_hint(name: str, op) -> str:
+    """How to call it: `leaky_relu(x, slope=0.01)`, `sum(x, axis=None)`."""
+    inputs = ["x"] if op.arity == 1 else ["x", "y", "…"] if op.arity is None else \
+        [chr(ord("a") + i) for i in range(op.arity)]
+    extra = [str(p).replace(" ", "") for p in inspect.signature(op.parameters).parameters.values()] \
+        if op.parameters else []
+    return f"write {name}({', '.join(inputs + extra)})"
 
 
 def function_hint(func: ast.AST) -> str:
@@ -288,15 +392,3 @@ def printable(text: str) -> str:
     """Source text as one line: a node's text reaches tables, warnings and pictures
     (newlines, tabs and control characters inside brackets or comments become spaces)."""
     return text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
-
-
-def trace_expression(source: str, values: dict, builder: GraphBuilder,
-                     max_length: int = MAX_LENGTH) -> Graph:
-    source = source.strip()
-    tree = parse_expression(source, max_length)
-    result = ExpressionTracer(source, values, builder).trace(tree)
-    unused = sorted(set(values) - set(builder.by_name))
-    if unused:
-        raise UserError(f"{', '.join(unused)} given a value but not used in the expression",
-                        source, (0, len(source)))
-    return builder.finish(result, source, "expression")
