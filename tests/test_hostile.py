@@ -139,7 +139,7 @@ def test_refusals_point_at_the_offending_token_and_say_what_is_allowed(source, o
     assert what in first
     if offending:
         assert caret_under(err) == offending
-    assert re.search(r"^hint: (allowed|functions|only real numbers|\w+ takes|call functions|division is)",
+    assert re.search(r"^hint: (allowed|functions|only real numbers|\w+ takes|call functions|division is|index with|write \w+\()",
                      err, re.M)
 
 
