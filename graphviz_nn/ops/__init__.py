@@ -1,0 +1,21 @@
+"""The op registry: one entry per expression primitive — its forward rule, local derivatives or
+vector-Jacobian product, gate kind, and the texts captions and --explain use.
+
+One table, OPS, filled by the modules of each family: core (the Op record, register, the shared
+helpers), elementary (arithmetic, literal gates, @, exp, log, …), activations, tensor (reductions)."""
+from __future__ import annotations
+
+from .core import (ADD, DIES, LOCAL, MATMUL, MAX, MUL, OPS, SATURATES, Op, call, const, elementwise,
+                   infix, local_derivative, num, register, unary, unbroadcast)
+from .elementary import matmul_forward, matmul_shape, matmul_vjp
+from .activations import sigmoid, softmax_forward, softmax_vjp
+from . import tensor  # noqa: F401  (registers the reductions)
+
+# The functions an expression may call, by the name the user types.
+FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "step",
+             "max", "min", "sum", "mean", "softmax")
+
+__all__ = ["ADD", "DIES", "LOCAL", "MATMUL", "MAX", "MUL", "OPS", "SATURATES", "Op", "FUNCTIONS",
+           "call", "const", "elementwise", "infix", "local_derivative", "num", "register", "unary",
+           "unbroadcast", "matmul_forward", "matmul_shape", "matmul_vjp", "sigmoid", "softmax_forward",
+           "softmax_vjp"]
