@@ -81,6 +81,12 @@ class Graph:
         return all(np.ndim(self[n]["value"]) == 0 for n in self.order)
 
 
+def is_data(graph: Graph, n: str) -> bool:
+    """A constant with a name (a target, a mask: `--const y`), as opposed to a number written in
+    the formula: drawn and listed with its name and value, never with a gradient."""
+    return graph[n]["kind"] == CONST and graph.label(n).isidentifier()
+
+
 def multidigraph(node_attrs: dict[str, dict], edge_attrs: dict[tuple[str, str, int], dict]) -> "networkx.MultiDiGraph":
     """The networkx graph over these very attribute dicts, in their order.
 

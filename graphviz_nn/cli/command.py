@@ -24,6 +24,7 @@ from ..render.dot import DEFAULT_MAX_DRAWN
 from ..render.export import RenderOptions, render, render_many
 from ..render.files import folder_name
 from ..trace.expr import MAX_LENGTH
+from ..trace.program import read_program
 from .expect import parse_answers
 from .signals import Interrupted, signals_as_exceptions
 from .values import parse_assignments, parse_number_or_matrix
@@ -55,6 +56,7 @@ class Options:
     source: str
     render_options: object
     at: tuple = ()
+    const: tuple = ()
     json: bool = False
     render: bool = True
     explain: tuple = ()
@@ -85,6 +87,9 @@ class Options:
 @click.argument("source")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE,…",
               help='Values of the inputs: --at x=1,y=2; matrices as --at "X=[[1,2],[-1,2]]". Repeatable.')
+@click.option("--const", "const", multiple=True, metavar="NAME,…",
+              help="Inputs that are data (a target, a mask): no gradient is computed, listed or drawn "
+                   "for them. Repeatable.")
 @click.option("--json", "json_", is_flag=True, help="Print the JSON document (DESIGN.md) instead of the table.")
 @click.option("--no-render", is_flag=True, help="Print the numbers only; write no pictures.")
 @click.option("--explain", multiple=True, metavar="NAME",
@@ -151,10 +156,13 @@ def command(source, json_, no_render, formats, no_gif, no_frames, frame_policy, 
     """Draw the computation graph of SOURCE with the forward value over every edge and the
     gradient under it, step by step.
 
-    SOURCE is an expression in Python syntax: numbers, names, + - * / ** @, parentheses and
-    calls of exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, step, max, min, sum, mean,
-    softmax. It is parsed, never run. A path ending in .toml is a network spec
-    (docs/networks.md): layers, loss and training steps.
+    SOURCE is an expression in Python syntax: numbers, names, + - * / ** @, parentheses,
+    indexing X[1, 2], X[:, 0] and calls of the functions (docs/programs.md lists them, with
+    their keywords axis, stride, padding, size). It is parsed, never run. Or a program:
+    statements `name = expression` separated by ; or newlines, each name labelling its node;
+    a path ending in .nn holds one, with # comments and `## title` lines grouping statements
+    (docs/programs.md). A path ending in .toml is a network spec (docs/networks.md): layers,
+    loss and training steps.
     """
     render_options = RenderOptions(formats=parse_formats(formats), gif=not (no_gif or no_frames),
                                    frames="none" if no_frames else frame_policy, html=not no_frames,
@@ -187,8 +195,11 @@ def run(options: Options) -> int:
         values.update(given)
     seed = parse_number_or_matrix(options.seed, "--seed") if options.seed else None
     answers = [a for text in options.expect for a in parse_answers(text)]
-    graph = build(options.source, values, expand=options.expand, keep_constants=options.const_nodes,
-                  max_nodes=options.max_nodes, max_length=options.max_length)
+    source = read_program(options.source, options.max_length) if is_program_file(options.source) \
+        else options.source
+    constants = [name.strip() for text in options.const for name in text.split(",") if name.strip()]
+    graph = build(source, values, expand=options.expand, keep_constants=options.const_nodes,
+                  constants=constants, max_nodes=options.max_nodes, max_length=options.max_length)
     checks = budget.check_forward_passes(graph, MAX_CHECKED) if options.check else 0
     budget.check_formula(graph, options.max_numbers, options.max_work, checks, options.json)
     steps = engine.run(graph, seed)
@@ -224,7 +235,11 @@ def is_spec_file(source: str) -> bool:
     return source.lower().endswith(".toml") and "\n" not in source
 
 
-FORMULA_ONLY = {"at": "--at", "explain": "--explain", "check": "--check", "seed": "--seed",
+def is_program_file(source: str) -> bool:
+    return source.lower().endswith(".nn") and "\n" not in source
+
+
+FORMULA_ONLY = {"at": "--at", "const": "--const", "explain": "--explain", "check": "--check", "seed": "--seed",
                 "expand": "--expand", "const_nodes": "--const-nodes", "expect": "--expect"}
 SPEC_ONLY = {"draw": "--draw", "plots": "--plots", "max_steps": "--max-steps", "max_spec_bytes": "--max-spec-bytes"}
 NOT_WITH_JSON = {"explain": "--explain", "check": "--check", "expect": "--expect"}

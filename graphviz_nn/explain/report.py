@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from ..graph import OP, Graph
+from ..graph import CONST, OP, Graph, is_data
 from ..numfmt import fmt_value, shape_text, to_json
 from ..ops import OPS
 from .captions import derivative
@@ -16,10 +16,11 @@ def graph_pass(graph: Graph, **extra) -> dict:
     """One pass of the JSON document: every node and edge with its value and gradient."""
     nodes = [{"id": n, "label": graph.label(n), "kind": graph[n]["kind"], "op": graph[n]["op"],
               "text": graph[n]["text"], "value": maybe(graph[n]["value"]),
-              "grad": maybe(graph[n]["grad"]), "shape": list(graph[n]["shape"] or ())}
+              "grad": None if graph[n]["kind"] == CONST else maybe(graph[n]["grad"]),
+              "shape": list(graph[n]["shape"] or ())}
              for n in graph.order]
     edges = [{"source": u, "target": v, "arg": k, "value": maybe(graph.edge(u, v, k)["value"]),
-              "grad": maybe(graph.edge(u, v, k)["grad"])}
+              "grad": None if graph[u]["kind"] == CONST else maybe(graph.edge(u, v, k)["grad"])}
              for v in graph.order for u, _, k in graph.in_edges(v)]
     result = {"nodes": nodes, "edges": edges, "output": maybe(graph[graph.output]["value"]),
               "gradients": gradients(graph)}
@@ -54,9 +55,9 @@ def node_table(graph: Graph) -> list[str]:
     """Every node: `c = x + y`, its value, its gradient, and the source text it computes."""
     graph = shown_graph(graph)
     rows = [(f"{graph.label(n)} = {operation(graph, n)}", fmt_value(graph[n]["value"]),
-             fmt_value(graph[n]["grad"]) if graph[n]["grad"] is not None else "",
+             fmt_value(graph[n]["grad"]) if graph[n]["grad"] is not None and graph[n]["kind"] != CONST else "",
              graph[n]["text"] if graph[n]["kind"] == OP else "")
-            for n in graph.order if graph[n]["kind"] != "const"]
+            for n in graph.order if graph[n]["kind"] != CONST or is_data(graph, n)]
     if not rows:                  # a constant expression, `exp(1)`: its value says it all
         return []
     header = ("node", "value", derivative(graph, "node"), "source")

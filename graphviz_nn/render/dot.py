@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..graph import CONST, OP, Graph
+from ..graph import CONST, OP, Graph, is_data
 from ..numfmt import SMALL_ARRAY, fmt_number, fmt_value, shape_text, summary
 from ..ops import OPS
 from .escape import escape
@@ -188,16 +188,38 @@ class DotWriter:
 
     def write(self) -> Drawing:
         self.header()
+        top, groups = self.lines, {}          # a program's statement groups: lines per cluster
         for index, n in enumerate(self.graph.order):
             self.drawing.node_ids[n] = f"n{index}"
+            self.lines = groups.setdefault(self.graph[n].get("group"), [])
             self.node(index, n)
         edges = [e for v in self.graph.order for e in self.graph.in_edges(v)]
         for index, edge in enumerate(edges):
+            self.lines = groups.setdefault(self.edge_group(edge), [])
             self.edge(index, edge)
+        self.lines = groups.setdefault(None, [])
         self.output_edge(len(edges))
-        self.lines.append("}")
+        for number, title in enumerate([g for g in groups if g is not None], 1):
+            top += self.cluster(number, title, groups[title])
+        self.lines = top + groups[None] + ["}"]
         self.drawing.source = "\n".join(self.lines)
         return self.drawing
+
+    def edge_group(self, edge: tuple) -> str | None:
+        """An edge (its label node) is drawn inside a cluster when both its ends are."""
+        u, v, _ = edge
+        group = self.graph[v].get("group")
+        return group if self.graph[u].get("group") == group else None
+
+    def cluster(self, number: int, title: str, lines: list[str]) -> list[str]:
+        """A titled box around a statement group; an edge statement inside it would pull its
+        other end in, so only nodes and edges with both ends inside are written here."""
+        name = f"cluster_{number}"
+        attrs = [f'id="group{number}"', f"label=<{font(title, self.theme.ink, 13)}>", "labeljust=l",
+                 'style="rounded"', f'color="{self.theme.pending}"', "penwidth=1.2", "margin=10"]
+        attrs += [self.pins[name]] if name in self.pins else []
+        return [f"  subgraph {name} {{", "    " + "; ".join(attrs) + ";"] + \
+            ["  " + line for line in lines] + ["  }"]
 
     def header(self) -> None:
         t = self.theme
@@ -219,7 +241,7 @@ class DotWriter:
         kind = self.graph[n]["kind"]
         if kind == OP:
             self.gate(index, n)
-        elif kind == CONST:
+        elif kind == CONST and not is_data(self.graph, n):
             c = self.part(f"n{index}", "node")
             self.lines.append(f'  n{index} [id="n{index}", shape=box, style="rounded,filled", '
                               f'fillcolor="{c["fill"]}", color="{c["pen"]}", '
@@ -233,12 +255,18 @@ class DotWriter:
         symbol = OPS[node["op"]].symbol(node["p"])
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">'
                  f'<TR><TD>{font(symbol, c["font"], 13)}</TD></TR>'
-                 f'<TR><TD>{font(self.graph.label(n), c["font"], 8)}</TD></TR></TABLE>')
+                 f'<TR><TD>{self.gate_name(n, c["font"])}</TD></TR></TABLE>')
         extra = ", penwidth=2.6" if n == self.graph.output else ""      # the output is marked
         extra += ", penwidth=2.5, style=\"filled,dashed\"" if n in self.warned else ", style=filled"
         self.lines.append(f'  n{index} [id="n{index}", shape=circle, margin=0.02, '
                           f'fillcolor="{c["fill"]}", color="{c["pen"]}"{extra}, '
                           f'label=<{label}>{self.pinned(f"n{index}")}];')
+
+    def gate_name(self, n: str, colour: str) -> str:
+        """Generated names (a, b, …) small under the symbol; a name the user gave (h1) readable."""
+        if self.graph[n].get("named"):
+            return f"<B>{font(self.graph.label(n), colour, 10)}</B>"
+        return font(self.graph.label(n), colour, 8)
 
     def variable(self, index: int, n: str) -> None:
         node = self.graph[n]
@@ -249,9 +277,11 @@ class DotWriter:
             font(shape_text(np.shape(value)), self.theme.value, 9)
         grad_cell = number_cells(grad, s["font"]) if grad is not None and in_node(grad) \
             else font("∂" if grad is None else shape_text(np.shape(grad)), s["font"], 9)
+        grad_row = "" if node["kind"] == CONST else \
+            f'<TR><TD{self.td_id(f"s{index}")}>{self.marked(f"s{index}", grad_cell)}</TD></TR>'
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">'
                  f'<TR><TD>{font(self.graph.label(n), c["font"], 12)}</TD></TR>'
-                 f'<TR><TD>{shown}</TD></TR><TR><TD{self.td_id(f"s{index}")}>{self.marked(f"s{index}", grad_cell)}</TD></TR>'
+                 f'<TR><TD>{shown}</TD></TR>{grad_row}'
                  f'{self.after_row(index, node)}</TABLE>')
         warn = ', penwidth=2.5, style="filled,dashed"' if n in self.warned else ", style=filled"
         self.lines.append(f'  n{index} [id="n{index}", shape=box, margin="0.08,0.03", '

@@ -325,7 +325,9 @@ def positions(layout_json: dict) -> dict[str, str]:
     """Where the layout put each node (by name) and edge (by id), as DOT attributes."""
     pins = {"graph": f'bb="{layout_json["bb"]}"' + (f'; lp="{layout_json["lp"]}"' if "lp" in layout_json else "")}
     for node in layout_json.get("objects", []):
-        if "pos" in node:
+        if node.get("name", "").startswith("cluster_") and "bb" in node:    # a statement group's box
+            pins[node["name"]] = f'bb="{node["bb"]}"' + (f'; lp="{node["lp"]}"' if "lp" in node else "")
+        elif "pos" in node:
             pins[node["name"]] = f'pos="{node["pos"]}", width={node["width"]}, height={node["height"]}'
     for edge in layout_json.get("edges", []):
         if "id" in edge:

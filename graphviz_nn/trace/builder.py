@@ -161,7 +161,8 @@ class GraphBuilder:
         return {"kind": r.kind, "op": r.op, "p": r.p, "label": self.display(r, name), "text": r.text,
                 "span": r.span, "value": r.value, "grad": None,
                 "shape": None if r.value is None else r.value.shape, "generation": r.generation,
-                "group": None if group is None else self.groups[group]}
+                "group": None if group is None else self.groups[group],
+                "named": r.kind == OP and r.name is not None}
 
     def leaf_groups(self, order: list[int]) -> dict[int, int | None]:
         """An input or constant is in the group of the gates using it when they are all in one

@@ -8,7 +8,8 @@ import ast
 import re
 from dataclasses import dataclass
 
-from ..errors import UserError
+from ..errors import BudgetError, UserError
+from ..reading import read_text
 from ..graph import CONST, INPUT, Graph
 from .builder import GraphBuilder, Literal
 from .expr import ExpressionTracer, parse_expression, printable
@@ -24,6 +25,16 @@ class Statement:
     target: ast.Name | None       # None: a bare expression (the last statement only)
     value: ast.expr
     group: str | None             # the title of the `##` group it is in
+
+
+def read_program(path: str, max_length: int) -> str:
+    """A .nn file's text; its length in characters is bounded like a formula's (--max-length)."""
+    def too_large(path, limit):
+        return BudgetError(f"{path}: the file is larger than {limit:,} characters", "--max-length")
+    text = read_text(path, max_length * 4, "the program", too_large)      # UTF-8: ≤ 4 bytes a character
+    if len(text) > max_length:
+        raise too_large(path, max_length)
+    return text
 
 
 def trace_source(source: str, values: dict, builder: GraphBuilder, constants=(),
