@@ -139,13 +139,18 @@ def build(source, values: dict, *, expand=False, keep_constants=False, constants
     return graph
 
 
-def trace(source, *, expand=False, keep_constants=False, seed=None,
+def trace(source, *, expand=False, keep_constants=False, const=(), seed=None,
           max_nodes=DEFAULT_MAX_NODES, **values) -> Trace:
-    """Trace an expression and run forward and backward: `trace("x*y", x=3, y=4)`, or a Var built
+    """Trace an expression or a program and run forward and backward: `trace("x*y", x=3, y=4)`,
+    `trace("h = relu(w*x); L = (h - y)**2", w=0.5, x=1, y=2, const=["y"])`, or a Var built
     with var() (`trace(x*y)`; keywords then give its variables other values: `trace(x*y, x=5)`).
     expand: composite gates as primitives (σ → *−1, exp, +1, 1/x); keep_constants: literals as
-    nodes; seed: the gradient started from at the output (default ones)."""
-    graph = build(source, values, expand=expand, keep_constants=keep_constants, max_nodes=max_nodes)
+    nodes; const: names of inputs that are data (no gradient); seed: the gradient started from
+    at the output (default ones)."""
+    if isinstance(source, Var) and const:
+        raise TypeError("for Vars, mark data with var(name, value, const=True)")
+    graph = build(source, values, expand=expand, keep_constants=keep_constants, constants=const,
+                  max_nodes=max_nodes)
     if isinstance(source, Var) and values:
         given(graph, values)
     return Trace(graph, engine.run(graph, seed))

@@ -105,8 +105,9 @@ class GraphBuilder:
         if title is None:
             self.group = None
             return
-        self.groups.append(title)
-        self.group = len(self.groups) - 1
+        if title not in self.groups:
+            self.groups.append(title)
+        self.group = self.groups.index(title)
 
     def fold_literal(self, op, args, p):
         if self.keep_constants or len(args) != 2 or p is not None:
@@ -127,6 +128,8 @@ class GraphBuilder:
     def arg_text(self, record_id: int, parent: str = "add", position: int = 0, parent_p=None) -> str:
         """An argument's text inside its gate's text, bracketed where precedence needs it."""
         record = self.records[record_id]
+        if record.kind == OP and record.name is not None:       # a program's h1: by its name
+            return record.name
         inner = precedence(record.op, record.p) if record.kind == OP else ATOM
         outer = precedence(parent, parent_p)
         if outer == ATOM:          # a function's arguments need no brackets
