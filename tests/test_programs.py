@@ -3,6 +3,8 @@ and what a call may add (literal numbers, keywords) and indexing, as the front e
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -258,3 +260,19 @@ def test_every_function_is_documented_with_its_call_and_derivative():
     for name in FUNCTIONS:
         doc = getattr(nn, name).__doc__
         assert doc.startswith(f"{name}(") and "local derivative" in doc, name
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "programs.md"
+
+
+def test_the_docs_list_every_function():
+    text = DOCS.read_text()
+    assert [name for name in FUNCTIONS if f"`{name}(" not in text] == []
+
+
+def test_the_docs_python_example_runs_as_written():
+    block = re.search(r"## In Python\n\n```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
+    lines = [line for line in block.splitlines() if not line.startswith("help(")]
+    namespace = {}
+    exec("\n".join(lines), namespace)          # our own documentation, not user input
+    assert float(namespace["t"].value) == 6
