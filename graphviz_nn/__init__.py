@@ -16,6 +16,7 @@ from .api import Trace, trace
 from .ops import FUNCTIONS
 from .trace.var import Var, fn, group, var
 
-globals().update({name: getattr(fn, name) for name in FUNCTIONS})
+# nn.var stays the variable constructor: the variance is nn.fn.var (in formulas, var(X)).
+globals().update({name: getattr(fn, name) for name in FUNCTIONS if name not in globals()})
 
-__all__ = ["Trace", "trace", "var", "fn", "Var", "group", "__version__", *FUNCTIONS]
+__all__ = ["Trace", "trace", "var", "fn", "Var", "group", "__version__", *(n for n in FUNCTIONS if n != "var")]

@@ -10,18 +10,23 @@ import pytest
 
 import graphviz_nn as nn
 from graphviz_nn.errors import UserError
-from graphviz_nn.ops import FUNCTIONS
+from graphviz_nn.ops import FUNCTIONS, OPS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_formula_function_is_at_the_top_and_records_its_gate(name):
-    x = nn.var("x", 0.5)
-    result = getattr(nn, name)(x) if name not in ("max", "min") else getattr(nn, name)(x, 0.25)
-    graph = nn.trace(result).graph
+    """nn.relu(X), nn.prelu(X, 0.25), nn.batchnorm(X, γ, β) …; the variance is nn.fn.var,
+    nn.var being the variable constructor."""
+    x = nn.var("x", [[0.5, -1.0], [2.0, 0.25]])
+    function = getattr(nn.fn, name)
+    arity = OPS[name].arity
+    extra = [[1.0, 1.0], [0.0, 0.0]][:arity - 1] if arity and arity > 1 else [0.25] if arity is None else []
+    graph = nn.trace(function(x, *extra)).graph
     assert graph[graph.output]["op"] == name
-    assert getattr(nn, name).__name__ == name and name in getattr(nn, name).__doc__
+    assert function.__name__ == name and function.__doc__.startswith(f"{name}(")
+    assert getattr(nn, name) is function or name == "var"
 
 
 def test_keywords_give_a_traced_var_new_values():

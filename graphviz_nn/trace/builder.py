@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..graph import CONST, INPUT, OP, Graph
-from ..numfmt import fmt_number
+from ..numfmt import fmt_value
 from ..ops import OPS
 
 DEFAULT_MAX_NODES = 200_000
@@ -67,7 +67,7 @@ class GraphBuilder:
 
     def literal(self, value, text: str | None = None) -> Literal:
         value = np.asarray(value, dtype=float)
-        return Literal(value, text or fmt_number(value))
+        return Literal(value, text or fmt_value(value))
 
     def apply(self, op: str, args: list, p=None, text: str | None = None, span=None):
         """Add gate `op` over args (record ids or Literals); returns a record id or a Literal."""
