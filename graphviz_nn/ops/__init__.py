@@ -2,20 +2,23 @@
 vector-Jacobian product, gate kind, and the texts captions and --explain use.
 
 One table, OPS, filled by the modules of each family: core (the Op record, register, the shared
-helpers), elementary (arithmetic, literal gates, @, exp, log, …), activations, tensor (reductions)."""
+helpers), elementary (arithmetic, literal gates, @, exp, log, …), activations, tensor (reductions, indexing, batchnorm)."""
 from __future__ import annotations
 
 from .core import (ADD, DIES, LOCAL, MATMUL, MAX, MUL, OPS, SATURATES, Op, call, const, elementwise,
                    infix, local_derivative, num, register, unary, unbroadcast)
 from .elementary import matmul_forward, matmul_shape, matmul_vjp
 from .activations import sigmoid, softmax_forward, softmax_vjp
-from . import tensor  # noqa: F401  (registers the reductions)
+from .tensor import key_text
 
-# The functions an expression may call, by the name the user types.
+# The functions an expression may call, by the name the user types. (The op `var` is registered
+# but not listed yet: graphviz_nn/__init__.py puts every function here at the top of the package,
+# where `var` would replace nn.var, the variable constructor.)
 FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "step",
-             "max", "min", "sum", "mean", "softmax")
+             "leaky_relu", "prelu", "softplus", "swish", "mish", "elu", "gelu",
+             "max", "min", "sum", "mean", "softmax", "batchnorm")
 
 __all__ = ["ADD", "DIES", "LOCAL", "MATMUL", "MAX", "MUL", "OPS", "SATURATES", "Op", "FUNCTIONS",
            "call", "const", "elementwise", "infix", "local_derivative", "num", "register", "unary",
            "unbroadcast", "matmul_forward", "matmul_shape", "matmul_vjp", "sigmoid", "softmax_forward",
-           "softmax_vjp"]
+           "softmax_vjp", "key_text"]

@@ -89,6 +89,11 @@ def num(p):
     return fmt_number(p)
 
 
+def one_per_column(shape: tuple, columns: int) -> bool:
+    """A number or one entry per column, as a vector or a 1×m row: (), (1,), (1, 1), (m,), (1, m)."""
+    return shape in ((), (1,), (1, 1), (columns,), (1, columns))
+
+
 def at_zero(out, xs, p) -> bool:
     return bool(np.any(np.equal(xs[0], 0)))
 
