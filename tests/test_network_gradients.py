@@ -116,17 +116,27 @@ def test_fast_path_gives_the_numbers_of_the_graph():
 
 # ---- PyTorch, an independent oracle ----------------------------------------------------------------
 
-def torch_forward(torch, spec, params, X, y):
+def torch_forward(torch, spec, params, X, y, data=None):
+    """The spec's network in torch: every layer type, the dropout masks of `data` (default: step 1's)."""
     F = torch.nn.functional
+    data = spec.data(1) if data is None else data
     h = X
     for layer in spec.layers:
         k = layer.index
         if layer.type == "linear":
             h = h @ params[f"W{k}"] + (params[f"b{k}"] if layer.bias else 0)
+        elif layer.type == "prelu":
+            h = F.prelu(h, params[f"a{k}"])
+        elif layer.type == "batchnorm":
+            h = F.batch_norm(h, None, None, params[f"gamma{k}"], params[f"beta{k}"], training=True, eps=1e-5)
+        elif layer.type == "dropout":
+            h = h * torch.tensor(data[f"M{k}"], dtype=torch.float64) / (1 - layer.p)
         else:
             h = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-                 "leaky_relu": lambda t: F.leaky_relu(t, layer.slope), "softmax": lambda t: torch.softmax(t, -1),
-                 "step": lambda t: t * 0 + (t > 0).double(), "identity": lambda t: t}[layer.type](h)
+                 "leaky_relu": lambda t: F.leaky_relu(t, layer.p), "softmax": lambda t: torch.softmax(t, -1),
+                 "step": lambda t: t * 0 + (t > 0).double(), "identity": lambda t: t,
+                 "softplus": F.softplus, "swish": F.silu, "mish": F.mish, "elu": F.elu,
+                 "gelu": F.gelu}[layer.type](h)
     if spec.loss is None:
         return h.sum()
     return torch_loss(torch, spec.loss, h, y)
@@ -190,6 +200,7 @@ def test_training_matches_pytorch_optimizers(optimizer, options, order):
 
 
 def torch_optimizer(torch, name, options, params, lr):
+    """PyTorch's optimizer of that name, with the spec's options."""
     optim = torch.optim
     if name == "sgd":
         return optim.SGD(params, lr=lr)

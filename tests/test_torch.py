@@ -153,3 +153,96 @@ def test_batched_sigmoid_layer_matches_torch():
     assert float(ours.value) == pytest.approx(float(value), rel=1e-12)
     for name in ("X", "W", "b"):
         np.testing.assert_allclose(ours.grad[name], grads[name], rtol=1e-10, err_msg=name)
+
+
+# ---- the layers of later chapters in network specs: prelu, batchnorm, dropout, smooth activations ----
+
+from graphviz_nn.network.run import run_network  # noqa: E402
+from graphviz_nn.network.spec import parse_spec  # noqa: E402
+from test_network_gradients import layer_graph, torch_forward, torch_optimizer, torch_tensors  # noqa: E402
+from test_network_layers import MASK, MIDDLES, stack_doc  # noqa: E402
+
+
+@pytest.mark.parametrize("middle", list(MIDDLES))
+def test_new_layers_match_torch(middle):
+    """Every gradient (X and each parameter: ak, gammak, betak, the weights) as torch computes it."""
+    spec = parse_spec(stack_doc(20 + len(middle), MIDDLES[middle]), "net.toml")
+    graph = layer_graph(spec)
+    params, X, y = torch_tensors(torch, spec)
+    loss = torch_forward(torch, spec, params, X, y)
+    loss.backward()
+    assert float(graph["L"]["value"]) == pytest.approx(loss.item(), rel=1e-12)
+    for name, tensor in {"X": X, **params}.items():
+        np.testing.assert_allclose(graph[name]["grad"], tensor.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_prelu_alpha_gradient_is_nn_prelu_s():
+    """Exercise 29's ∂L/∂α, one α per neuron: nn.PReLU(num_parameters=3), α = 0.25 to start."""
+    spec = parse_spec(stack_doc(31, [{"type": "prelu"}], loss=None), "net.toml")
+    ours = layer_graph(spec)
+    module = torch.nn.PReLU(num_parameters=3).double()
+    assert np.allclose(module.weight.detach().numpy(), spec.params["a1"])
+    H1 = torch.tensor(ours["H1"]["value"], requires_grad=True)
+    out = module(H1)
+    out.backward(torch.tensor(ours["O1"]["grad"]))
+    np.testing.assert_allclose(ours["O1"]["value"], out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours["a1"]["grad"], module.weight.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(ours["H1"]["grad"], H1.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("view", ["layers", "neurons"])
+def test_batchnorm_is_batchnorm1d_in_training_mode(view):
+    spec = parse_spec(stack_doc(32, MIDDLES["batchnorm"]), "net.toml")
+    run = run_network(spec, view)
+    module = torch.nn.BatchNorm1d(3, eps=1e-5).double().train()
+    with torch.no_grad():
+        module.weight.copy_(torch.tensor(spec.params["gamma1"]))
+        module.bias.copy_(torch.tensor(spec.params["beta1"]))
+    X = torch.tensor(spec.X)
+    W1, b1 = (torch.tensor(spec.params[n], requires_grad=True) for n in ("W1", "b1"))
+    W2, b2 = (torch.tensor(spec.params[n]) for n in ("W2", "b2"))
+    N1 = module(X @ W1 + b1)
+    loss = 0.5 * torch.nn.functional.mse_loss(torch.tanh(N1 @ W2 + b2), torch.tensor(spec.y))
+    loss.backward()
+    p = run.passes[0]
+    assert p.loss == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(p.gradients["gamma1"], module.weight.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(p.gradients["beta1"], module.bias.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(p.gradients["W1"], W1.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_dropout_is_the_mask_over_one_minus_p():
+    """Backprop through dropout: torch multiplies by the same mask/(1 − p)."""
+    spec = parse_spec(stack_doc(33, [{"type": "dropout", "p": 0.25, "mask": MASK}]), "net.toml")
+    ours = layer_graph(spec)
+    H1 = torch.tensor(ours["H1"]["value"], requires_grad=True)
+    D1 = H1 * torch.tensor(MASK, dtype=torch.float64) / 0.75
+    D1.backward(torch.tensor(ours["D1"]["grad"]))
+    np.testing.assert_allclose(ours["D1"]["value"], D1.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours["H1"]["grad"], H1.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("view", ["layers", "neurons"])
+@pytest.mark.parametrize("middle, optimizer, order", [
+    ("all three", "adam", None), ("prelu", "momentum", [2, 3, 1]), ("dropout seed", "rmsprop", [3, 1]),
+    ("prelu shared", "nesterov", None), ("smooth", "sgd", None),
+])
+def test_training_with_the_new_layers_matches_torch_optimizers(middle, optimizer, order, view):
+    options = {"momentum": {"beta": 0.8}, "nesterov": {"beta": 0.7}, "rmsprop": {"beta": 0.9, "eps": 1e-6},
+               "adam": {"beta1": 0.8, "beta2": 0.95, "eps": 1e-7}}.get(optimizer, {})
+    train = {"lr": 0.05, "steps": 4, "optimizer": optimizer, **options, **({"order": order} if order else {})}
+    spec = parse_spec(stack_doc(34, MIDDLES[middle], train=train, bias="batchnorm" not in str(MIDDLES[middle])),
+                      "net.toml")
+    run = run_network(spec, view, "all")
+    params, X, y = torch_tensors(torch, spec)
+    reference = torch_optimizer(torch, optimizer, options, list(params.values()), 0.05)
+    for p in run.passes:
+        reference.zero_grad()
+        rows = [r - 1 for r in p.rows]
+        loss = torch_forward(torch, spec, params, X[rows], y[rows], p.data)
+        assert p.loss == pytest.approx(loss.item(), rel=1e-10)
+        loss.backward()
+        reference.step()
+        for name, tensor in params.items():
+            np.testing.assert_allclose(p.params_after[name], tensor.detach().numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=f"step {p.number}: {name}")

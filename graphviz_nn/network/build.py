@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..graph import CONST, INPUT, PARAM, Graph
 from ..trace.builder import GraphBuilder
 from ..ops import OPS
-from .ops import ACTIVATIONS, NeuronLoss, WeightedSum
+from .ops import ACTIVATIONS, LAYERS, NeuronLoss, WeightedSum
 from .spec import Layer, NetworkSpec
 
 NEURON_VIEW_MAX_WIDTH = 12       # neurons per layer
@@ -49,10 +49,14 @@ class Program:
 
 # ---- the layer view ------------------------------------------------------------------
 
-def layer_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict) -> Program:
-    """X, then per layer Hk = X·Wk (+ bk) and Ok = f(Hk), then L = loss(ŷ, y)."""
+def layer_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict,
+                  data: dict | None = None) -> Program:
+    """X, then per layer Hk = X·Wk (+ bk) and Ok = f(Hk) (or Nk, Dk), then L = loss(ŷ, y).
+    data: the pass's constants besides y, the dropout masks Mk (default: those of step 1)."""
+    data = spec.data(1) if data is None else data
     program = Program([Leaf("X", INPUT, X)])
     program.leaves += [Leaf(name, PARAM, value) for name, value in params.items()]
+    program.leaves += [Leaf(name, CONST, value, name) for name, value in data.items()]
     current = "X"
     for layer in spec.layers:
         program.calls.append(layer_call(layer, current))
@@ -71,22 +75,40 @@ def layer_call(layer: Layer, current: str) -> Call:
         if layer.bias:
             return Call(layer.name, "linear", (current, f"W{k}", f"b{k}"), None, f"{current}·W{k} + b{k}")
         return Call(layer.name, "matmul", (current, f"W{k}"), None, f"{current}·W{k}")
-    return Call(layer.name, layer.op, (current,), layer.p, f"{ACTIVATIONS[layer.type].text}({current})")
+    args = (current, *layer.params, *([layer.data] if layer.data else []))
+    return Call(layer.name, layer.op, args, layer.p, layer_text(layer, args))
+
+
+def layer_text(layer: Layer, args) -> str:
+    """What a layer computes, as its node's text: σ(H1), prelu(H1, a1), H1 * M1 / (1 - 0.5)."""
+    if layer.type in ACTIVATIONS:
+        return f"{ACTIVATIONS[layer.type].text}({args[0]})"
+    if layer.type == "dropout":
+        return OPS["dropout"].text(list(args), layer.p)
+    return f"{layer.type}({', '.join(args)})"
 
 
 # ---- the neuron view ------------------------------------------------------------------
 
-def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict) -> Program:
+def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict,
+                   data: dict | None = None) -> Program:
     """Inputs x1…xd; per neuron Hk_j = Σ_i (previous_i · Wk[i,j]) + bk[j]·1 and Ok_j; then L.
 
     With one observation every node is a number; with several, each holds one number per observation.
     """
     check_neuron_view(spec, len(X))
+    data = spec.data(1) if data is None else data
     column = (lambda a, j: a[0, j]) if len(X) == 1 else (lambda a, j: a[:, j])
     program = Program([Leaf(f"x{i + 1}", INPUT, column(X, i)) for i in range(X.shape[1])])
     current = [leaf.name for leaf in program.leaves]
+    one = np.ones(len(X)) if len(X) > 1 else 1.0
     for layer in spec.layers:
-        current = neuron_layer(program, layer, current, params, np.ones(len(X)) if len(X) > 1 else 1.0)
+        if layer.type in LAYERS:
+            mask = data[layer.data] if layer.data else None
+            current = neuron_rule_layer(program, layer, current, params,
+                                        None if mask is None else [column(mask, j) for j in range(layer.width)])
+        else:
+            current = neuron_layer(program, layer, current, params, one)
     if spec.loss is not None:
         targets = [f"y{j + 1}" for j in range(y.shape[1])]
         program.leaves += [Leaf(t, CONST, column(y, j), t) for j, t in enumerate(targets)]
@@ -118,6 +140,29 @@ def neuron_layer(program: Program, layer: Layer, current: list[str], params: dic
     return names
 
 
+def neuron_rule_layer(program: Program, layer: Layer, current: list[str], params: dict,
+                      mask_columns: list | None) -> list[str]:
+    """prelu, batchnorm, dropout: one gate per neuron over its input, its own entries of the
+    layer's parameters as parameter nodes (a1_2; gamma1_2, beta1_2; a shared α is one node a1
+    feeding every gate) and its column of the mask as a constant (M1_2)."""
+    names = [f"{layer.name}_{j + 1}" for j in range(layer.width)]
+    op = LAYERS[layer.type].neuron_op
+    for j, (name, arg) in enumerate(zip(names, current)):
+        args = [arg]
+        for param in layer.params:
+            shared = params[param].size == 1 and layer.width > 1
+            if not (shared and j):
+                program.leaves.append(Leaf(param if shared else f"{param}_{j + 1}", PARAM,
+                                           params[param].reshape(-1)[0 if shared else j]))
+            args.append(param if shared else f"{param}_{j + 1}")
+        if mask_columns is not None:
+            node = f"{layer.data}_{j + 1}"
+            program.leaves.append(Leaf(node, CONST, np.asarray(mask_columns[j], dtype=float), node))
+            args.append(node)
+        program.calls.append(Call(name, op, tuple(args), layer.p, OPS[op].text(args, layer.p)))
+    return names
+
+
 def layer_of(names: list[str]) -> str:
     return f"{names[0]}…{names[-1]}" if len(names) > 2 else ", ".join(names)
 
@@ -137,6 +182,8 @@ def neuron_view_edges(spec: NetworkSpec) -> int:
     for layer in spec.layers:
         if layer.type == "linear":
             edges += (width + layer.bias) * layer.width
+        elif layer.type in LAYERS:      # its input, its parameter entries and its mask column
+            edges += width * (1 + len(layer.params) + (layer.data is not None))
         else:
             edges += width * width if layer.type == "softmax" else width
         width = layer.width
@@ -205,6 +252,15 @@ def weight_edges(graph: Graph, param: str) -> list[tuple[str, str, int]]:
             if graph.edge(u, v, k).get("weight_name", "").startswith(prefix)]
 
 
+def param_nodes(graph: Graph, param: str, size: int) -> list[str]:
+    """The neuron-view nodes holding a per-neuron parameter's entries: a1_1, a1_2, … (a shared α:
+    a1 itself); none for a weight matrix, whose entries ride on edges."""
+    nodes = [f"{param}_{j + 1}" for j in range(size)]
+    if all(n in graph.node_attrs for n in nodes):
+        return nodes
+    return [param] if param in graph.node_attrs else []
+
+
 def entry_index(weight_name: str) -> tuple[int, ...]:
     """`W1[2,3]` -> (1, 2): 0-based."""
     inside = weight_name[weight_name.index("[") + 1:-1]
@@ -217,6 +273,10 @@ def neuron_gradients(graph: Graph, spec: NetworkSpec, params: dict) -> dict[str,
     grads = {"X": np.stack(columns, axis=-1)}
     for name, value in params.items():
         grads[name] = np.zeros_like(value)
+        nodes = param_nodes(graph, name, value.size)
+        if nodes:
+            grads[name] = np.array([float(graph[n]["grad"]) for n in nodes]).reshape(value.shape)
+            continue
         for edge in weight_edges(graph, name):
             attrs = graph.edge(*edge)
             grads[name][entry_index(attrs["weight_name"])] = attrs["weight_grad"]

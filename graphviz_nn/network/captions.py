@@ -12,7 +12,7 @@ from ..graph import CONST, Graph
 from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from ..steps import BACKWARD, FORWARD, Step
-from .ops import ACTIVATIONS, LOSSES, loss_rule
+from .ops import ACTIVATIONS, BATCHNORM_EPS, LOSSES, loss_rule
 
 LINEAR_OPS = ("linear", "matmul")
 
@@ -30,6 +30,9 @@ def layer_caption(graph: Graph, step: Step, optimizer=None) -> str:
     if step.kind == "seed":
         return seed_caption(graph, step)
     if step.kind == "gate":
+        special = LAYER_WRITERS.get((step.phase, graph[step.gate]["op"]))
+        if special:
+            return special(graph, step)
         return forward_caption(graph, step) if step.phase == FORWARD else backward_caption(graph, step)
     return expression_caption(graph, step)
 
@@ -42,7 +45,7 @@ def neuron_caption(graph: Graph, step: Step, optimizer=None) -> str:
     if step.kind != "gate":
         return expression_caption(graph, step)
     op = graph[step.gate]["op"]
-    special = NEURON_WRITERS.get((step.phase, op))
+    special = NEURON_WRITERS.get((step.phase, op)) or LAYER_WRITERS.get((step.phase, op))
     if special:
         return special(graph, step)
     if op in ACTIVATIONS and not graph.is_scalar():
@@ -53,8 +56,13 @@ def neuron_caption(graph: Graph, step: Step, optimizer=None) -> str:
 def inputs_caption(graph: Graph, step: Step) -> str:
     named = {n: f"{graph.label(n)} = {fmt_value(v)}" for n, v in zip(step.nodes, step.inputs)}
     data = [named[n] for n in step.nodes if graph[n]["kind"] != CONST]
-    targets = [f"target {named[n]}" for n in step.nodes if graph[n]["kind"] == CONST]
-    return "forward · inputs: " + ", ".join(data + targets)
+    constants = [f"{'dropout mask' if is_mask(graph, n) else 'target'} {named[n]}"
+                 for n in step.nodes if graph[n]["kind"] == CONST]
+    return "forward · inputs: " + ", ".join(data + constants)
+
+
+def is_mask(graph: Graph, n: str) -> bool:
+    return any(graph[v]["op"] == "dropout" for v, _ in graph.users[n])
 
 
 def forward_caption(graph: Graph, step: Step) -> str:
@@ -203,6 +211,80 @@ def neuron_loss_backward_caption(graph: Graph, step: Step) -> str:
     return "backward · d = ∂L/∂ŷ: " + ", ".join(parts) + " (y is data: no gradient flows into it)"
 
 
+# ---- prelu, batchnorm and dropout: in both views, in the same words ---------------------------
+
+def summed(grad, x) -> str:
+    """How a per-neuron parameter's gradient sums d over what it touched: over the rows (one entry
+    per column), over everything (one entry for the layer), over the observations of one neuron."""
+    if np.shape(grad) == np.shape(x):
+        return ""
+    return "Σrows " if np.ndim(x) == 2 and np.size(grad) > 1 else "Σ "
+
+
+def prelu_forward_caption(graph: Graph, step: Step) -> str:
+    n = step.gate
+    x, a = graph.args[n]
+    shared = "one α for the layer" if np.size(step.inputs[1]) == 1 and np.ndim(step.inputs[0]) == 2 else \
+        ("one α per neuron" if np.ndim(step.inputs[0]) == 2 else "this neuron's α")
+    return (f"forward · {n} = prelu({x}, {a}): {x} where {x} > 0, {a}·{x} where {x} ≤ 0 ({shared}, "
+            f"{a} = {fmt_value(step.inputs[1])}) = {fmt_value(step.output)}")
+
+
+def prelu_backward_caption(graph: Graph, step: Step) -> str:
+    n = step.gate
+    x, a = graph.args[n]
+    d, (dx, da) = upstream(graph, n), step.grads
+    return (f"backward · ∂{out(graph)}/∂{a} = {summed(da, step.inputs[0])}{d} * {x}·[{x} ≤ 0] = "
+            f"{fmt_value(da)} (α learns from the negative inputs only); "
+            f"d = {d} * ([{x} > 0] + {a}·[{x} ≤ 0]) = {fmt_value(dx)} (∂{out(graph)}/∂{x})")
+
+
+def batchnorm_forward_caption(graph: Graph, step: Step) -> str:
+    n = step.gate
+    x, gamma, beta = graph.args[n]
+    values = np.asarray(step.inputs[0])
+    rows = f"each column over its {len(values)} rows" if values.ndim == 2 else \
+        f"over the {len(values)} observations"
+    mean, var = np.mean(values, axis=0), np.var(values, axis=0)
+    return (f"forward · {n} = {gamma}·x̂ + {beta} with x̂ = ({x} − μ)/√(σ² + ε), {rows}: μ = {fmt_value(mean)}, "
+            f"σ² = {fmt_value(var)} (biased: divided by {len(values)}), ε = {fmt_number(BATCHNORM_EPS)}; "
+            f"x̂ = {fmt_value((values - mean) / np.sqrt(var + BATCHNORM_EPS))} → {n} = {fmt_value(step.output)}")
+
+
+def batchnorm_backward_caption(graph: Graph, step: Step) -> str:
+    n = step.gate
+    x, gamma, beta = graph.args[n]
+    d, (dx, dgamma, dbeta) = upstream(graph, n), step.grads
+    over = "Σrows " if np.ndim(step.inputs[0]) == 2 else "Σ "
+    named = "" if d == "d" else f" with d = {d}"
+    return (f"backward · ∂{out(graph)}/∂{gamma} = {over}d * x̂ = {fmt_value(dgamma)}, ∂{out(graph)}/∂{beta} = "
+            f"{over}d = {fmt_value(dbeta)}; d = {gamma}/√(σ² + ε) * (d − mean(d) − x̂ * mean(d * x̂)){named} = "
+            f"{fmt_value(dx)} (∂{out(graph)}/∂{x}: μ and σ² depend on every observation, so each gets a share)")
+
+
+def dropout_forward_caption(graph: Graph, step: Step) -> str:
+    n = step.gate
+    x, mask = graph.args[n]
+    p = graph[n]["p"]
+    return (f"forward · {n} = {x} * {mask}/(1 − p), p = {fmt_number(p)}: the mask {mask} = "
+            f"{fmt_value(step.inputs[1])} keeps (1) or drops (0) each entry, a kept one ×{fmt_number(1 / (1 - p))} "
+            f"= {fmt_value(step.output)}")
+
+
+def dropout_backward_caption(graph: Graph, step: Step) -> str:
+    n = step.gate
+    x, mask = graph.args[n]
+    p = graph[n]["p"]
+    return (f"backward · d = {upstream(graph, n)} * {mask}/(1 − {fmt_number(p)}) = {fmt_value(step.grads[0])} "
+            f"(∂{out(graph)}/∂{x}): a dropped entry passes nothing back; {mask} is data: no gradient flows into it")
+
+
+LAYER_WRITERS = {(FORWARD, "prelu"): prelu_forward_caption, (BACKWARD, "prelu"): prelu_backward_caption,
+                 (FORWARD, "batchnorm"): batchnorm_forward_caption,
+                 (BACKWARD, "batchnorm"): batchnorm_backward_caption,
+                 (FORWARD, "batchnorm_neuron"): batchnorm_forward_caption,
+                 (BACKWARD, "batchnorm_neuron"): batchnorm_backward_caption,
+                 (FORWARD, "dropout"): dropout_forward_caption, (BACKWARD, "dropout"): dropout_backward_caption}
 NEURON_WRITERS = {(FORWARD, "neuron"): neuron_forward_caption, (BACKWARD, "neuron"): neuron_backward_caption,
                   (FORWARD, "neuron_loss"): neuron_loss_forward_caption,
                   (BACKWARD, "neuron_loss"): neuron_loss_backward_caption}

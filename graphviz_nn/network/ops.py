@@ -1,8 +1,10 @@
 """The gates of layer stacks, registered in the op table beside the expression primitives, and the
-registries of what a spec may name: activations and losses (one entry each).
+registries of what a spec may name: activations, the layers with parameters or data of their own
+(prelu, batchnorm, dropout) and losses (one entry each).
 
 Layer view: one gate per matrix. Neuron view: one gate per neuron, the weights carried as the
-gate's parameter. Loss gates take (ŷ, y); the target y is data, so no gradient flows into it."""
+gate's parameter. Loss gates take (ŷ, y); the target y is data, so no gradient flows into it; a
+dropout gate takes (X, M), and the mask M is data too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..numfmt import fmt_number
 from ..ops import (ADD, LOCAL, MATMUL, OPS, const, matmul_forward, matmul_vjp, register,
                    softmax_forward, unary, unbroadcast)
 
@@ -19,18 +22,46 @@ class Activation:
     op: str                   # the registry op computing it
     text: str                 # how a layer's text names it: O1 = σ(H1)
     options: tuple = ()       # spec keys besides type: (key, default)
+    p: str | None = None      # the option the op takes as its parameter (leaky_relu's slope)
 
 
-# Every activation layer a spec may use, by its type name.
+# Every activation layer a spec may use, by its type name: one input, no parameters to learn.
 ACTIVATIONS = {
     "sigmoid": Activation("sigmoid", "σ"),
     "tanh": Activation("tanh", "tanh"),
     "relu": Activation("relu", "relu"),
-    "leaky_relu": Activation("leaky_relu", "leaky_relu", (("slope", 0.01),)),
+    "leaky_relu": Activation("leaky_relu", "leaky_relu", (("slope", 0.01),), "slope"),
+    "elu": Activation("elu", "elu"),          # α = 1, as the op computes it (PyTorch's default)
+    "softplus": Activation("softplus", "softplus"),
+    "swish": Activation("swish", "swish"),
+    "mish": Activation("mish", "mish"),
+    "gelu": Activation("gelu", "gelu"),
     "softmax": Activation("softmax", "softmax"),
     "step": Activation("step", "step"),
     "identity": Activation("identity", "id"),
 }
+
+
+@dataclass(frozen=True)
+class LayerRule:
+    """A layer type that is neither linear nor a plain activation: it learns parameters of its own
+    (one entry per neuron) or takes data besides its input."""
+    letter: str                    # its output node: Ok, Nk, Dk (k: the linear layer before it)
+    op: str                        # the layer view's gate, one per layer
+    neuron_op: str                 # the neuron view's gate, one per neuron
+    params: tuple[str, ...] = ()   # its parameters: a → ak; gamma, beta → gammak, betak
+    data: str | None = None        # the constant it takes: M → the dropout mask Mk
+    options: tuple = ()            # spec keys besides type: (key, default)
+
+
+# Every such layer a spec may use, by its type name.
+LAYERS = {
+    "prelu": LayerRule("O", "prelu", "prelu", ("a",), options=(("alpha", 0.25), ("shared", False))),
+    "batchnorm": LayerRule("N", "batchnorm", "batchnorm_neuron", ("gamma", "beta"),
+                           options=(("gamma", 1.0), ("beta", 0.0))),
+    "dropout": LayerRule("D", "dropout", "dropout", data="M", options=(("p", 0.5), ("seed", None), ("mask", None))),
+}
+BATCHNORM_EPS = 1e-5           # PyTorch's training mode: the batch mean, the biased variance
 
 
 def linear_forward(xs, p):
@@ -223,3 +254,47 @@ def total_vjp(g, out, xs, p):
 register(name="total", gate=ADD, arity=None, verb="sum distributes",
          forward=lambda xs, p: sum(xs[1:], xs[0]), vjp=total_vjp, symbol=const("Σ"),
          text=lambda a, p: " + ".join(a), local_text=lambda a, o, p: ["1"] * len(a))
+
+
+# ---- dropout and batchnorm ------------------------------------------------------------------
+
+def kept_scale(p) -> float:
+    return 1.0 / (1.0 - p)
+
+
+# Inverted dropout, D = X * M/(1 − p): the mask M is data (0 drops an entry, 1 keeps it), so no
+# gradient flows into it; a kept entry passes d/(1 − p) back, a dropped one 0. p: the drop rate.
+register(name="dropout", gate=LOCAL, arity=2, verb="dropout passes d·M/(1 − p): nothing through a dropped entry",
+         forward=lambda xs, p: xs[0] * xs[1] * kept_scale(p),
+         derivatives=(lambda o, xs, p: xs[1] * kept_scale(p), lambda o, xs, p: 0.0 * xs[1]),
+         symbol=const("drop"), text=lambda a, p: f"{a[0]} * {a[1]} / (1 - {fmt_number(p)})",
+         local_text=lambda a, o, p: [f"{a[1]}/(1 − {fmt_number(p)})", "0"])
+
+
+def normalised(x):
+    """Each column of x over its rows (the batch): (x − μ)/√(σ² + ε), with √(σ² + ε)."""
+    mean = np.mean(x, axis=0)
+    spread = np.sqrt(np.mean((x - mean) ** 2, axis=0) + BATCHNORM_EPS)
+    return (x - mean) / spread, spread
+
+
+def batchnorm_neuron_forward(xs, p):
+    x_hat, _ = normalised(xs[0])
+    return xs[1] * x_hat + xs[2]
+
+
+def batchnorm_neuron_vjp(g, out, xs, p):
+    """∂/∂x = γ/√(σ²+ε)·(d − mean(d) − x̂·mean(d·x̂)); ∂/∂γ = Σ d·x̂; ∂/∂β = Σ d."""
+    x_hat, spread = normalised(xs[0])
+    g = np.broadcast_to(g, np.shape(out))
+    dx = xs[1] / spread * (g - np.mean(g, axis=0) - x_hat * np.mean(g * x_hat, axis=0))
+    return (unbroadcast(dx, np.shape(xs[0])), unbroadcast(np.sum(g * x_hat, axis=0), np.shape(xs[1])),
+            unbroadcast(np.sum(g, axis=0), np.shape(xs[2])))
+
+
+# The neuron view's batchnorm: one neuron's values over the observations (a column), normalised
+# with their mean and biased variance, then × γⱼ + βⱼ (the layer view's batchnorm, one column).
+register(name="batchnorm_neuron", gate=LOCAL, arity=3, verb="batchnorm",
+         forward=batchnorm_neuron_forward, vjp=batchnorm_neuron_vjp, symbol=const("BN"),
+         text=lambda a, p: f"{a[1]}·({a[0]} − μ)/√(σ² + ε) + {a[2]}",
+         local_text=lambda a, o, p: [f"{a[1]}/√(σ²+ε)·(d − mean(d) − x̂·mean(d·x̂))", "Σ d·x̂", "Σ d"])

@@ -1,11 +1,13 @@
 """Figures of a network run (matplotlib, imported only here): loss per step, ‖d‖ per layer, activations."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 
 from ..ops import OPS
+from .ops import ACTIVATIONS
 
 FORMATS = ("png", "svg")
 ACTIVATION_RANGE = (-5.0, 5.0)
@@ -88,7 +90,8 @@ def wants_log_scale(values: np.ndarray) -> bool:
 
 def activation_figure(run):
     """Each activation the network uses, with its derivative (from the op registry's VJP)."""
-    used = list(dict.fromkeys((layer.type, layer.p) for layer in run.spec.layers if layer.type != "linear"))
+    used = list(dict.fromkeys(activation_of(layer, run.spec.params) for layer in run.spec.layers
+                              if layer.type in ACTIVATIONS or layer.type == "prelu"))
     if not used:
         return None
     figure, axes = new_figure("activations f (solid) and their derivatives f′ (dashed)", per_step=False)
@@ -102,8 +105,18 @@ def activation_figure(run):
     return figure
 
 
+def activation_of(layer, params: dict) -> tuple:
+    """(type, p) of an activation layer; a prelu's p is its first neuron's α at the start."""
+    if layer.type == "prelu":
+        return layer.type, float(params[layer.params[0]].reshape(-1)[0])
+    return layer.type, layer.p
+
+
 def activation_curve(kind: str, p, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """f(z) and f′(z); softmax as the first of two outputs of (z, 0)."""
+    """f(z) and f′(z); softmax as the first of two outputs of (z, 0); prelu with α = p."""
+    if kind == "prelu":
+        f = OPS["prelu"].forward([z, p], None)
+        return f, OPS["prelu"].vjp(np.ones_like(z), f, [z, np.float64(p)], None)[0]
     if kind == "softmax":
         scores = np.stack([z, np.zeros_like(z)], axis=-1)
         s = OPS["softmax"].forward([scores], None)
@@ -116,8 +129,10 @@ def activation_curve(kind: str, p, z: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def label_of(kind: str, p) -> str:
     if kind == "softmax":
         return "softmax(z, 0)₁"
+    if kind == "prelu":
+        return f"prelu (α = {p:g} at the start)"
     return f"leaky_relu (slope {p:g})" if kind == "leaky_relu" else kind
 
 
 def colors():
-    return ["C0", "C1", "C2", "C3", "C4", "C5", "C6"]
+    return itertools.cycle(f"C{i}" for i in range(10))

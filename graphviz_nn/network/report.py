@@ -10,6 +10,7 @@ from ..ops import OPS
 from .optim import Optimizer
 from .spec import NetworkSpec
 from .build import layer_call
+from .ops import BATCHNORM_EPS
 
 # The functions take a network.run.NetworkRun and its Pass records (duck-typed: run.py imports
 # this module, so it is not imported back).
@@ -39,6 +40,8 @@ def pass_dict(run, p) -> dict:
         extra["gradients"] = as_json(p.gradients)
     if p.params_after is not None:
         extra["params_after"] = as_json(p.params_after)
+    if p.data:
+        extra["masks"] = as_json(p.data)
     if not p.drawn:
         return ({"output": to_json(p.output)} if p.output is not None else {}) | extra
     if run.view == "neurons":
@@ -82,12 +85,27 @@ def weights_json(graph: Graph) -> list[dict]:
 
 
 def describe_network(spec: NetworkSpec) -> dict:
-    return {"layers": [{"type": layer.type, "name": layer.name, "width": layer.width,
-                        **({"bias": layer.bias} if layer.type == "linear" else {}),
-                        **({"slope": layer.slope} if layer.type == "leaky_relu" else {})}
-                       for layer in spec.layers],
+    return {"layers": [describe_layer(layer) for layer in spec.layers],
             "loss": None if spec.loss is None else {"type": spec.loss.type, "reduction": spec.loss.reduction},
             "output": spec.output}
+
+
+def describe_layer(layer) -> dict:
+    """A layer in the JSON: type, name, width; a linear layer's bias; the options of the others
+    (slope, shared, p, seed), the parameters they learn and the mask they take."""
+    described = {"type": layer.type, "name": layer.name, "width": layer.width}
+    if layer.type == "linear":
+        return described | {"bias": layer.bias}
+    described |= dict(layer.options)
+    if layer.params:
+        described["params"] = layer.params
+    if layer.type == "batchnorm":
+        described["eps"] = BATCHNORM_EPS
+    if layer.data:
+        described["data"] = layer.data
+        if layer.masks:
+            described["masks"] = len(layer.masks)
+    return described
 
 
 # ---- terminal lines ------------------------------------------------------------------------------
@@ -96,7 +114,8 @@ def network_line(spec: NetworkSpec) -> str:
     parts, current = [f"X {shape_text(spec.X.shape)}"], "X"
     for layer in spec.layers:
         call = layer_call(layer, current)
-        width = f" ({shape_text(spec.params[f'W{layer.index}'].shape)})" if layer.type == "linear" else ""
+        width = f" ({shape_text(spec.params[f'W{layer.index}'].shape)})" if layer.type == "linear" else \
+            layer_note(layer)
         parts.append(f"{layer.name} = {call.text}{width}")
         current = layer.name
     line = "network: " + " → ".join(parts)
@@ -105,6 +124,20 @@ def network_line(spec: NetworkSpec) -> str:
     else:
         line += "; no loss: the backward pass starts from ones at the output"
     return line
+
+
+def layer_note(layer) -> str:
+    """What a layer's formula does not say: dropout's rate and masks, batchnorm's ε, a shared α."""
+    if layer.type == "dropout":
+        masks = f"{len(layer.masks)} given mask{'s' if len(layer.masks) > 1 else ''}" if layer.masks else \
+            (f"random masks, seed {layer.option('seed')}" if layer.option("seed") is not None
+             else "random masks from the spec's seed")
+        return f" (p = {layer.p:g}, {masks})"
+    if layer.type == "batchnorm":
+        return f" (batch statistics, ε = {BATCHNORM_EPS:g})"
+    if layer.type == "prelu" and layer.option("shared"):
+        return " (one α shared by the layer)"
+    return ""
 
 
 def training_line(spec: NetworkSpec, optimizer: Optimizer) -> str:

@@ -18,7 +18,7 @@ from ..graph import Graph
 from ..steps import UPDATE, Step
 from . import report as network_report
 from .build import (annotate_weights, build_graph, check_neuron_view, entry_index, layer_program,
-                    neuron_gradients, neuron_program, neuron_values, weight_edges)
+                    neuron_gradients, neuron_program, neuron_values, param_nodes, weight_edges)
 from .captions import WRITERS, writer
 from .optim import Optimizer, Update
 from .selection import DEFAULT_DRAW, drawn_steps
@@ -38,6 +38,7 @@ class Pass:
     gradients: dict[str, np.ndarray] | None    # X and every parameter
     grad_norms: dict[str, float]         # ‖∂L/∂Hk‖, ‖∂L/∂Ok‖: the accumulated gradient d per layer
     params_after: dict[str, np.ndarray] | None = None
+    data: dict[str, np.ndarray] = field(default_factory=dict)   # the pass's dropout masks Mk
     graph: Graph | None = None           # kept for drawn passes only
     steps: list[Step] = field(default_factory=list)
     captions: Captions | None = None
@@ -129,15 +130,17 @@ def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset =
             p.captions = Captions(p.graph, p.steps, writer(view, optimizer))
         if not (drawn or keep_arrays):
             p.output = p.gradients = p.params_after = None
+            p.data = {}
         passes.append(p)
     return NetworkRun(spec, view, passes, optimizer)
 
 
 def numbers_per_pass(spec: NetworkSpec) -> int:
-    """What one pass keeps: ŷ, ∂L/∂X, and each parameter's gradient and new value."""
+    """What one pass keeps: ŷ, ∂L/∂X, each parameter's gradient and new value, its masks."""
     params = sum(value.size for value in spec.params.values())
     rows = max(len(spec.rows(step)) for step in (1, 2))
-    return rows * (spec.X.shape[1] + spec.layers[-1].width) + 2 * params
+    masks = sum(layer.width for layer in spec.layers if layer.data)
+    return rows * (spec.X.shape[1] + spec.layers[-1].width + masks) + 2 * params
 
 
 def make_optimizer(spec: NetworkSpec) -> Optimizer | None:
@@ -150,15 +153,19 @@ def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: boo
     rows = spec.rows(max(number, 1))
     X = spec.X[rows]
     y = spec.y[rows] if spec.y is not None else None
+    data = spec.data(max(number, 1))
     if not drawn:
-        return fast_pass(spec, X, y, params, number, rows)
-    if view == "neurons":
-        return neuron_pass(spec, X, y, params, number, rows)
-    return layer_pass(spec, X, y, params, number, rows)
+        p = fast_pass(spec, X, y, params, data, number, rows)
+    elif view == "neurons":
+        p = neuron_pass(spec, X, y, params, data, number, rows)
+    else:
+        p = layer_pass(spec, X, y, params, data, number, rows)
+    p.data = data
+    return p
 
 
-def layer_pass(spec, X, y, params, number, rows) -> Pass:
-    graph = build_graph(layer_program(spec, X, y, params), spec.title)
+def layer_pass(spec, X, y, params, data, number, rows) -> Pass:
+    graph = build_graph(layer_program(spec, X, y, params, data), spec.title)
     steps = engine.run(graph)
     return Pass(number, one_based(rows), graph[spec.output]["value"], loss_of(graph, spec),
                 {n: graph[n]["grad"] for n in graph.variables()},
@@ -166,8 +173,8 @@ def layer_pass(spec, X, y, params, number, rows) -> Pass:
                 graph=graph, steps=steps)
 
 
-def neuron_pass(spec, X, y, params, number, rows) -> Pass:
-    graph = build_graph(neuron_program(spec, X, y, params), spec.title)
+def neuron_pass(spec, X, y, params, data, number, rows) -> Pass:
+    graph = build_graph(neuron_program(spec, X, y, params, data), spec.title)
     steps = engine.run(graph)
     annotate_weights(graph)
     norms = {layer.name: norm(neuron_values(graph, layer, "grad")) for layer in spec.layers}
@@ -175,10 +182,10 @@ def neuron_pass(spec, X, y, params, number, rows) -> Pass:
                 neuron_gradients(graph, spec, params), norms, graph=graph, steps=steps)
 
 
-def fast_pass(spec, X, y, params, number, rows) -> Pass:
+def fast_pass(spec, X, y, params, data, number, rows) -> Pass:
     """The same numbers through the same evaluator, without steps or captions: for the passes of
     long runs nobody draws. The numbers stay in the evaluator's dicts, not on the graph."""
-    graph = build_graph(layer_program(spec, X, y, params), spec.title)
+    graph = build_graph(layer_program(spec, X, y, params, data), spec.title)
     values = engine.forward(graph)
     grads = engine.backward(graph, values).nodes
     loss = float(values["L"]) if spec.loss else None
@@ -206,7 +213,12 @@ def update_steps(graph: Graph, view: str, updates: list[Update]) -> list[Step]:
     edge carrying one of its entries gets `weight_after`."""
     steps = []
     for u in updates:
-        if view == "neurons":
+        nodes = param_nodes(graph, u.name, u.new.size) if view == "neurons" else []
+        if nodes:           # a per-neuron parameter (a1_2, gamma1_2, …): each node gets its entry
+            for n, new in zip(nodes, u.new.reshape(-1)):
+                graph[n]["value_after"] = new
+            steps.append(Step(UPDATE, "update", None, tuple(nodes), (), update=u))
+        elif view == "neurons":
             edges = tuple(weight_edges(graph, u.name))
             for edge in edges:
                 attrs = graph.edge(*edge)

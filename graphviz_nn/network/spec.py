@@ -14,14 +14,14 @@ import numpy as np
 
 from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
-from .ops import ACTIVATIONS, LOSSES, REDUCED_LOSSES
+from .ops import ACTIVATIONS, LAYERS, LOSSES, REDUCED_LOSSES
 from .optim import DEFAULT_FORM, RULES, forms_of
 
 MAX_STEPS = 10_000
 MAX_ENTRIES = 1_000_000          # numbers in one matrix (data, weights, a layer's values)
 MAX_FILE_BYTES = 2_000_000       # tomllib reads ~0.7 MB/s: the file's size bounds the parsing time
 
-LAYER_TYPES = ("linear", *ACTIVATIONS)
+LAYER_TYPES = ("linear", *ACTIVATIONS, *LAYERS)
 LOSS_TYPES = tuple(LOSSES)
 INITS = ("zeros", "constant", "uniform", "normal", "xavier", "he")
 INIT_KEYS = {"constant": {"value": None}, "uniform": {"low": -1.0, "high": 1.0},
@@ -41,24 +41,56 @@ TRAIN_KEYS = ("lr", "steps", "order", "optimizer", "form",
 
 @dataclass(frozen=True)
 class Layer:
-    type: str                 # linear or an activation
+    type: str                 # linear, an activation, or one of LAYERS (prelu, batchnorm, dropout)
     position: int             # 1-based place among the spec's [[layer]] tables
-    index: int                # k of Wk, bk, Hk, Ok: how many linear layers came so far
+    index: int                # k of Wk, bk, Hk, Ok, ak, Nk, Dk, …: how many linear layers came so far
     width: int                # columns of this layer's output
     bias: bool = False
-    slope: float = 0.01       # leaky_relu only
+    options: tuple = ()       # (key, value) of its spec keys, given or default: slope, alpha, p, …
+    masks: tuple = field(default=(), compare=False, repr=False)   # dropout: given masks, one per step
+    seed: tuple = ()          # dropout without masks: the entropy of its random masks
 
     @property
     def name(self) -> str:
-        return f"H{self.index}" if self.type == "linear" else f"O{self.index}"
+        if self.type == "linear":
+            return f"H{self.index}"
+        return f"{LAYERS[self.type].letter if self.type in LAYERS else 'O'}{self.index}"
 
     @property
     def op(self) -> str:
-        return ACTIVATIONS[self.type].op
+        return LAYERS[self.type].op if self.type in LAYERS else ACTIVATIONS[self.type].op
+
+    def option(self, key: str, default=None):
+        return dict(self.options).get(key, default)
 
     @property
     def p(self):
-        return self.slope if self.type == "leaky_relu" else None
+        """What the layer's op takes as its parameter: leaky_relu's slope, elu's α, dropout's p."""
+        if self.type == "dropout":
+            return self.option("p")
+        rule = ACTIVATIONS.get(self.type)
+        return self.option(rule.p) if rule and rule.p else None
+
+    @property
+    def params(self) -> list[str]:
+        """The names of the parameters this layer learns: Wk (bk); ak; gammak, betak."""
+        if self.type == "linear":
+            return [f"W{self.index}"] + ([f"b{self.index}"] if self.bias else [])
+        return [f"{prefix}{self.index}" for prefix in LAYERS[self.type].params] if self.type in LAYERS else []
+
+    @property
+    def data(self) -> str | None:
+        """The constant the layer takes besides its input: the dropout mask Mk."""
+        rule = LAYERS.get(self.type)
+        return f"{rule.data}{self.index}" if rule and rule.data else None
+
+    def mask(self, step: int, n: int) -> np.ndarray:
+        """Dropout: the keep-mask (n×width, 0 or 1) of training step `step` (1-based): the given
+        masks in turn, or a fresh Bernoulli(1 − p) draw from numpy's default_rng([*seed, step])."""
+        if self.masks:
+            return self.masks[(step - 1) % len(self.masks)]
+        rng = np.random.default_rng([*self.seed, step])
+        return (rng.random((n, self.width)) >= self.p).astype(float)
 
 
 @dataclass(frozen=True)
@@ -91,6 +123,12 @@ class NetworkSpec:
     @property
     def output(self) -> str:
         return self.layers[-1].name
+
+    def data(self, step: int) -> dict[str, np.ndarray]:
+        """The constants of training step `step` (1-based) besides X and y, rows as in rows(step):
+        each dropout layer's mask Mk (with `order`, the row of that step's observation)."""
+        rows = self.rows(step)
+        return {layer.data: layer.mask(step, len(self.X))[rows] for layer in self.layers if layer.data}
 
     def rows(self, step: int) -> np.ndarray:
         """0-based rows of X used in training step `step` (1-based): all, or one from `order`."""
@@ -301,7 +339,26 @@ def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS,
     train = parse_train(doc.get("train"), len(X), max_steps, Place(file, "[train]"), top)
     if train is not None and loss is None:
         raise top.error("train", "training needs a [loss] to minimise", hint="add [loss] with type = …")
+    check_batches(layers, len(X), train, file)
     return NetworkSpec(path, title, X, y, layers, params, loss, train)
+
+
+def check_batches(layers: list[Layer], n: int, train: TrainSpec | None, file: str) -> None:
+    """Batchnorm needs a batch: over one observation every column has variance 0, and Nk would be
+    βk whatever came in (PyTorch's training mode refuses it too)."""
+    for layer in layers:
+        if layer.type != "batchnorm":
+            continue
+        if n == 1:
+            why = "[data] X has one observation"
+        elif train is not None and train.order is not None:
+            why = "[train] order gives one observation per step"
+        else:
+            continue
+        raise Place(file, f"[[layer]] {layer.position} (batchnorm)").error(
+            "type", f"{layer.name} normalises each column over the batch, but {why}: a batch of one has "
+                    f"variance 0 (PyTorch refuses it too)",
+            hint="train on the whole batch (no order) of at least 2 observations")
 
 
 def table_of(doc: dict, key: str, place: Place, required=False) -> dict | None:
@@ -334,7 +391,8 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
     if not tables:
         raise top.error("layer", "the network needs at least one [[layer]]")
     n, width, current = X.shape[0], X.shape[1], "X"
-    layers, params, index, after_activation = [], {}, 0, False
+    layers, params, index = [], {}, 0
+    since_linear: set[str] = set()      # outputs since the last linear layer: Ok, Nk, Dk once each
     held = X.size           # numbers one pass holds so far: X, the weights, each layer's values
     for position, table in enumerate(tables, start=1):
         kind = table.get("type")
@@ -345,17 +403,15 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
             index += 1
             layer, W, b = parse_linear(table, position, index, (n, width), current, seed, place,
                                        (held, max_numbers))
-            params[f"W{index}"] = W
-            if b is not None:
-                params[f"b{index}"] = b
-            held += W.size + (0 if b is None else b.size)
-            after_activation = False
+            new = {f"W{index}": W} | ({} if b is None else {f"b{index}": b})
+            since_linear = set()
         else:
-            if after_activation:
-                raise place.error("type", f"two activations in a row: {current} is already an activation's "
-                                          f"output", hint="put a linear layer between them")
-            layer = parse_activation(table, kind, position, index, width, place)
-            after_activation = True
+            layer, new = parse_layer(table, kind, position, index, (n, width), seed, place)
+            if layer.name in since_linear:
+                raise repeated(layer, layers[-1], current, place)
+            since_linear.add(layer.name)
+        params.update(new)
+        held += sum(value.size for value in new.values()) + (n * layer.width if layer.data else 0)
         if n * layer.width > MAX_ENTRIES:
             raise place.error(None, f"{layer.name} would be {n}×{layer.width}: more than the limit of "
                                     f"{MAX_ENTRIES:,} numbers")
@@ -367,6 +423,16 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
     return layers, params
 
 
+def repeated(layer: Layer, previous: Layer, current: str, place: Place) -> UserError:
+    """A second activation (or batchnorm, or dropout) after one linear layer: its name is taken."""
+    hint = "put a linear layer between them"
+    if previous.name == layer.name and layer.name.startswith("O"):
+        return place.error("type", f"two activations in a row: {current} is already an activation's output",
+                           hint=hint)
+    return place.error("type", f"{layer.name} is taken: a linear layer takes at most one {layer.type} "
+                               f"after it (its output is {layer.name}, named after H{layer.index})", hint=hint)
+
+
 def over_budget(place: Place, held: int, limit: int) -> BudgetError:
     """Refused while the weights are made, before they are: one pass alone is over the budget."""
     return BudgetError(f"{place.file}: one pass of this network would hold at least {held:,} numbers (X, "
@@ -374,11 +440,72 @@ def over_budget(place: Place, held: int, limit: int) -> BudgetError:
                        f"{limit:,}", "--max-numbers")
 
 
-def parse_activation(table, kind, position, index, width, place) -> Layer:
-    options = dict(ACTIVATIONS[kind].options)
-    check_keys(table, ("type", *options), place)
-    slope = number(table.get("slope", options.get("slope", 0.01)), place, "slope")
-    return Layer(kind, position, index, width, slope=slope)
+def parse_layer(table, kind, position, index, shape, seed, place) -> tuple[Layer, dict]:
+    """An activation, prelu, batchnorm or dropout layer, and the parameters it learns."""
+    n, width = shape
+    if kind in ACTIVATIONS:
+        defaults = dict(ACTIVATIONS[kind].options)
+        check_keys(table, ("type", *defaults), place)
+        options = tuple((key, number(table.get(key, default), place, key)) for key, default in defaults.items())
+        return Layer(kind, position, index, width, options=options), {}
+    check_keys(table, ("type", *dict(LAYERS[kind].options)), place)
+    if kind == "prelu":
+        return parse_prelu(table, position, index, width, place)
+    if kind == "batchnorm":
+        gamma = per_neuron(table.get("gamma", 1.0), width, place, "gamma", f"gamma{index}")
+        beta = per_neuron(table.get("beta", 0.0), width, place, "beta", f"beta{index}")
+        return Layer(kind, position, index, width), {f"gamma{index}": gamma, f"beta{index}": beta}
+    return parse_dropout(table, position, index, shape, seed, place), {}
+
+
+def parse_prelu(table, position, index, width, place) -> tuple[Layer, dict]:
+    """ak: one α per neuron (PyTorch's nn.PReLU(num_parameters=m)), or one shared by the layer."""
+    shared = table.get("shared", False)
+    if not isinstance(shared, bool):
+        raise place.error("shared", f"must be true or false, got {brief(shared)}")
+    alpha = per_neuron(table.get("alpha", 0.25), 1 if shared else width, place, "alpha", f"a{index}")
+    return Layer("prelu", position, index, width, options=(("shared", shared),)), {f"a{index}": alpha}
+
+
+def per_neuron(value, count: int, place: Place, key: str, name: str) -> np.ndarray:
+    """A parameter with one entry per neuron (count of them), given as one number or a list."""
+    array = matrix(value, place, key)
+    if array.ndim == 0:
+        return np.full(count, float(array))
+    if array.shape != (count,):
+        each = "one, shared by the layer's neurons" if count == 1 else f"{count} entries, one per neuron"
+        raise place.error(key, f"{name} needs {each}, got {shape_text(array.shape)}",
+                          hint=f"a number gives every entry of {name} that value")
+    return array
+
+
+def parse_dropout(table, position, index, shape, seed, place) -> Layer:
+    """p, and either seed (random masks) or mask (one n×m mask of 0/1, or a list of them)."""
+    p = number(table.get("p", 0.5), place, "p", 0.0, 1.0, closed_high=False)
+    if "mask" in table and "seed" in table:
+        raise place.error("seed", "give seed (a random mask each step) or mask (your own masks), not both")
+    options = (("p", p),)
+    if "mask" in table:
+        return Layer("dropout", position, index, shape[1], options=options,
+                     masks=parse_masks(table["mask"], shape, index, place))
+    own = whole(table["seed"], place, "seed", 0) if "seed" in table else None
+    return Layer("dropout", position, index, shape[1], options=options + (("seed", own),),
+                 seed=(own,) if own is not None else (seed, position))
+
+
+def parse_masks(value, shape: tuple[int, int], index: int, place: Place) -> tuple[np.ndarray, ...]:
+    hint = "a mask has one row per observation and one column per neuron: 1 keeps an entry, 0 drops it"
+    several = isinstance(value, list) and value and all(
+        isinstance(m, list) and m and all(isinstance(row, list) for row in m) for m in value)
+    masks = [two_d(m, place, "mask", hint) for m in (value if several else [value])]
+    for i, mask in enumerate(masks, start=1):
+        which = f"mask {i} of {len(masks)}" if several else "the mask"
+        if mask.shape != shape:
+            raise place.error("mask", f"{which} is {shape_text(mask.shape)} but D{index} is "
+                                      f"{shape[0]}×{shape[1]}", hint=hint)
+        if not np.all((mask == 0) | (mask == 1)):
+            raise place.error("mask", f"{which} must hold only 0 (drop) and 1 (keep)", hint=hint)
+    return tuple(masks)
 
 
 def parse_linear(table, position, k, in_shape, current, seed, place, budget=(0, None)):
