@@ -11,12 +11,10 @@ from .elementary import matmul_forward, matmul_shape, matmul_vjp
 from .activations import sigmoid, softmax_forward, softmax_vjp
 from .tensor import key_text
 
-# The functions an expression may call, by the name the user types. (The op `var` is registered
-# but not listed yet: graphviz_nn/__init__.py puts every function here at the top of the package,
-# where `var` would replace nn.var, the variable constructor.)
+# The functions an expression may call, by the name the user types.
 FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "step",
              "leaky_relu", "prelu", "softplus", "swish", "mish", "elu", "gelu",
-             "max", "min", "sum", "mean", "softmax", "batchnorm")
+             "max", "min", "sum", "mean", "var", "softmax", "batchnorm")
 
 __all__ = ["ADD", "DIES", "LOCAL", "MATMUL", "MAX", "MUL", "OPS", "SATURATES", "Op", "FUNCTIONS",
            "call", "const", "elementwise", "infix", "local_derivative", "num", "register", "unary",
