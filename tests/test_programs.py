@@ -258,7 +258,7 @@ def test_the_api_refuses_what_the_parser_refuses():
 
 def test_every_function_is_documented_with_its_call_and_derivative():
     for name in FUNCTIONS:
-        doc = getattr(nn, name).__doc__
+        doc = getattr(nn.fn, name).__doc__
         assert doc.startswith(f"{name}(") and "local derivative" in doc, name
 
 

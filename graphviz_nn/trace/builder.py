@@ -225,7 +225,7 @@ def letter_names():
 
 ATOM = 9
 PRECEDENCE = {"add": 1, "sub": 1, "shift": 1, "rsub": 1, "mul": 2, "div": 2, "matmul": 2,
-              "scale": 3, "divc": 2, "rdiv": 2, "pow": 4, "powc": 4, "rpow": 4}
+              "scale": 3, "divc": 2, "rdiv": 2, "pow": 4, "powc": 4, "rpow": 4, "index": 5}
 
 
 def precedence(op: str, p) -> int:
