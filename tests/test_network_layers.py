@@ -8,6 +8,7 @@ import pytest
 
 from graphviz_nn import engine
 from graphviz_nn.errors import UserError
+from graphviz_nn.numfmt import fmt_value
 from graphviz_nn.explain.gradcheck import numeric_gradient
 from graphviz_nn.network.build import (annotate_weights, build_graph, layer_program, neuron_gradients,
                                        neuron_program, neuron_values)
@@ -192,6 +193,15 @@ def test_seeded_masks_are_fresh_each_step_and_the_same_each_run():
     assert any(not np.array_equal(other.data(s)["M1"], m) for s, m in enumerate(masks, start=1))
 
 
+def test_with_order_a_seeded_mask_is_the_observations_row_of_the_full_draw():
+    doc = dropout_doc(p=0.5, seed=3)
+    full = parse_spec(doc, "net.toml")
+    doc["train"]["order"] = [3, 1, 2, 3]
+    one = parse_spec(doc, "net.toml")
+    for step, row in enumerate([3, 1, 2, 3], start=1):
+        np.testing.assert_array_equal(one.data(step)["M1"], full.data(step)["M1"][[row - 1]])
+
+
 def test_seeded_masks_keep_each_entry_with_probability_one_minus_p():
     doc = dropout_doc(p=0.3, seed=1)
     doc["data"]["X"] = np.ones((200, 2)).tolist()
@@ -244,9 +254,21 @@ def test_captions_say_what_each_new_gate_does_with_its_numbers():
         assert "N1" in text and "[N1" in text and "≤ 0]" in text and "∂L/∂a1" in text
         assert "M1" in text and "/(1 − 0.5)" in text and "no gradient flows into it" in text
         assert "update · a1" in text and "update · gamma1" in text
-    layer_text = "\n".join(run_network(spec).passes[0].captions)
+    layers, neurons = run_network(spec).passes[0], run_network(spec, "neurons").passes[0]
+    layer_text, neuron_text = "\n".join(layers.captions), "\n".join(neurons.captions)
     assert "dropout mask M1 = [[1, 0, 1]" in layer_text and "target M1" not in layer_text
-    assert "∂L/∂a1 = Σrows d * N1·[N1 ≤ 0] = [" in layer_text
+    grads = layers.gradients
+    assert f"∂L/∂a1 = Σrows d * N1·[N1 ≤ 0] = {fmt_value(grads['a1'])}" in layer_text
+    assert f"∂L/∂gamma1 = Σrows d * x̂ = {fmt_value(grads['gamma1'])}" in layer_text
+    assert f"∂L/∂beta1 = Σrows d = {fmt_value(grads['beta1'])}" in layer_text
+    assert f"(∂L/∂H1: μ and σ² depend" in layer_text and f"= {fmt_value(layers.graph['H1']['grad'])}" in layer_text
+    assert f"∂L/∂a1_2 = Σ d * N1_2·[N1_2 ≤ 0] = {fmt_value(grads['a1'][1])}" in neuron_text
+    assert f"∂L/∂gamma1_3 = Σ d * x̂ = {fmt_value(grads['gamma1'][2])}" in neuron_text
+    mean = np.mean(layers.graph["H1"]["value"], axis=0)
+    assert f"μ = {fmt_value(mean)}" in layer_text and f"μ = {fmt_value(mean[0])}" in neuron_text
+    assert f"σ² = {fmt_value(np.var(layers.graph['H1']['value'], axis=0))} (biased: divided by 3)" in layer_text
+    assert "keeps (1) or drops (0) each entry, a kept one ×2" in layer_text
+    assert f"d = d·W2ᵀ * M1/(1 − 0.5) = {fmt_value(layers.graph['O1']['grad'])}" in layer_text
 
 
 def test_report_lines_describe_the_new_layers():

@@ -266,6 +266,10 @@ def dropout_forward_caption(graph: Graph, step: Step) -> str:
     n = step.gate
     x, mask = graph.args[n]
     p = graph[n]["p"]
+    if np.ndim(step.inputs[1]) == 0:          # one neuron, one observation
+        kept = f"keeps it, ×{fmt_number(1 / (1 - p))}" if step.inputs[1] else "drops it"
+        return (f"forward · {n} = {x} * {mask}/(1 − p), p = {fmt_number(p)}: {mask} = "
+                f"{fmt_number(step.inputs[1])} {kept} = {fmt_value(step.output)}")
     return (f"forward · {n} = {x} * {mask}/(1 − p), p = {fmt_number(p)}: the mask {mask} = "
             f"{fmt_value(step.inputs[1])} keeps (1) or drops (0) each entry, a kept one ×{fmt_number(1 / (1 - p))} "
             f"= {fmt_value(step.output)}")

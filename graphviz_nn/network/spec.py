@@ -84,13 +84,26 @@ class Layer:
         rule = LAYERS.get(self.type)
         return f"{rule.data}{self.index}" if rule and rule.data else None
 
-    def mask(self, step: int, n: int) -> np.ndarray:
-        """Dropout: the keep-mask (n×width, 0 or 1) of training step `step` (1-based): the given
-        masks in turn, or a fresh Bernoulli(1 − p) draw from numpy's default_rng([*seed, step])."""
+    def mask(self, step: int, rows: np.ndarray, n: int) -> np.ndarray:
+        """Dropout: the rows (0-based, of n observations) of training step `step`'s keep-mask, an
+        n×width matrix of 0 and 1: the given masks in turn, or a fresh Bernoulli(1 − p) draw,
+        numpy's default_rng([*seed, step]).random((n, width)) ≥ p. One observation's row is drawn
+        alone, the generator skipped ahead to it: a step of `order` costs one row, not n."""
         if self.masks:
-            return self.masks[(step - 1) % len(self.masks)]
-        rng = np.random.default_rng([*self.seed, step])
-        return (rng.random((n, self.width)) >= self.p).astype(float)
+            return self.masks[(step - 1) % len(self.masks)][rows]
+        if len(rows) == n:
+            draws = np.random.default_rng([*self.seed, step]).random((n, self.width))[rows]
+        else:
+            draws = np.stack([row_draws([*self.seed, step], int(r), self.width) for r in rows])
+        return (draws >= self.p).astype(float)
+
+
+def row_draws(entropy: list, row: int, width: int) -> np.ndarray:
+    """Row `row` of default_rng(entropy).random((n, width)), without drawing the rows before it
+    (PCG64 makes one 64-bit number per float; advance skips them)."""
+    bits = np.random.PCG64(entropy)
+    bits.advance(row * width)
+    return np.random.Generator(bits).random(width)
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ class NetworkSpec:
         """The constants of training step `step` (1-based) besides X and y, rows as in rows(step):
         each dropout layer's mask Mk (with `order`, the row of that step's observation)."""
         rows = self.rows(step)
-        return {layer.data: layer.mask(step, len(self.X))[rows] for layer in self.layers if layer.data}
+        return {layer.data: layer.mask(step, rows, len(self.X)) for layer in self.layers if layer.data}
 
     def rows(self, step: int) -> np.ndarray:
         """0-based rows of X used in training step `step` (1-based): all, or one from `order`."""
