@@ -1,34 +1,103 @@
 """Random expression trees for the property tests (finite differences) and the PyTorch oracle.
 
 A tree is nested tuples: ("var", name), ("const", number) or (op, *children), with op a name of
-the registry's user-facing operators and functions. A tree can be written as nngraph source, built
-with the var() front end, evaluated by the independent numpy reference below, or built in torch.
+the registry's user-facing operators and functions ("index" for x[key]); a call that adds something
+after its inputs ends with it: ("leaky_relu", x, Slope(0.2)), ("sum", X, Axis(0)),
+("index", X, Key((1, slice(None)))). A tree can be written as nngraph source, built with the var()
+front end, evaluated by the independent numpy reference below, or built in torch.
 
 The generator draws the point first and builds the tree bottom-up with every subtree's value at
 hand, so it keeps domains valid by construction: log, sqrt and fractional powers get a positive
-argument, denominators stay away from 0, and relu, abs, step, max and min stay `MARGIN` away from
-their kinks (an argument is shifted by a literal when it comes too close).
+argument, denominators stay away from 0, relu, abs, step, leaky_relu and prelu stay `MARGIN` away
+from their kinks (an argument is shifted by a literal when it comes too close), max and min (of
+several arguments, or of each slice) have no ties, and batchnorm's columns are spread out.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import lru_cache, reduce
+from itertools import product
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-MARGIN = 0.05          # distance kept from kinks (relu, abs, step at 0; max/min ties)
+MARGIN = 0.05          # distance kept from kinks (relu, abs, step, leaky_relu, prelu at 0; max/min ties)
 LIMIT = 1e3            # no intermediate value larger than this (keeps exp and pow from overflowing)
 
-UNARY = ("neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "step")
+UNARY = ("neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "step",
+         "softplus", "swish", "mish", "elu", "gelu", "leaky_relu")
+KINKED = ("relu", "abs", "step", "leaky_relu")         # a kink at 0
 BINARY = ("add", "sub", "mul", "div", "pow", "max", "min")
-REDUCE = ("sum", "mean", "max", "min")
+REDUCE = ("sum", "mean", "max", "min", "var")
+AXES = (0, 1, -1)                                     # the axis= a reduction is written with
+SLOPES = (0.2, 0.1, 0.3)                              # leaky_relu(x, slope)'s literal slopes
+KEY_PARTS = (0, 1, 2, -1, slice(None), slice(0, 2), slice(1, None))
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
+# Every op a tree can hold, and what each call can add after its inputs ("number": a literal such
+# as leaky_relu's slope; a keyword by its name): the coverage test holds these against the registry.
+GENERATED = frozenset(UNARY + BINARY + REDUCE + ("softmax", "matmul", "prelu", "batchnorm", "index"))
+EXTRAS = {"leaky_relu": {"number"}, **{name: {"axis"} for name in REDUCE}}
 
 SCALAR_VARIABLES = {"x": (), "y": (), "z": ()}
 MATRIX_VARIABLES = {"s": (), "v": (3,), "u": (2,), "r": (1, 3), "k": (2, 1),
                     "M": (2, 3), "N": (3, 2), "Q": (2, 2)}
 SHIFTS = (0.0, 0.5, -0.75, 1.25, -1.5, 2.5, -3.0)
+SOFTPLUS_LINEAR = 20   # PyTorch's softplus is x itself above this threshold
+EPSILON = 1e-5         # PyTorch's batchnorm ε
+SPREAD = 0.02          # batchnorm's input keeps each column's variance above this
+
+
+# ---- what a call adds after its inputs: the last element of its tuple ------------------------
+
+@dataclass(frozen=True)
+class Slope:
+    """A literal number after the inputs: leaky_relu(x, 0.2)."""
+    value: float
+
+    def source(self):
+        return f", {self.value!r}"
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A reduction's keyword: sum(X, axis=0)."""
+    value: int
+
+    def source(self):
+        return f", axis={self.value}"
+
+
+@dataclass(frozen=True)
+class Key:
+    """An index of integers and slices: X[1, :] is Key((1, slice(None)))."""
+    parts: tuple
+
+    def source(self):
+        return "[" + ", ".join(map(key_part, self.parts)) + "]"
+
+
+def key_part(part) -> str:
+    if isinstance(part, slice):
+        return ":".join("" if b is None else str(b) for b in (part.start, part.stop))
+    return str(part)
+
+
+EXTRA = (Slope, Axis, Key)
+
+
+def is_variable(tree) -> bool:
+    """A leaf ("var", name), not the variance ("var", subtree) of the op of that name."""
+    return tree[0] == "var" and isinstance(tree[1], str)
+
+
+def subtrees(tree) -> tuple:
+    return tree[1:-1] if isinstance(tree[-1], EXTRA) else tree[1:]
+
+
+def extra(tree):
+    return tree[-1] if isinstance(tree[-1], EXTRA) else None
 
 
 # ---- the independent reference: plain numpy, written here, not taken from the registry ---------
@@ -41,98 +110,196 @@ def softmax(a):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def softplus(a):
+    """ln(1 + eˣ), and x itself above PyTorch's threshold."""
+    return np.where(a > SOFTPLUS_LINEAR, a, np.log(1.0 + np.exp(np.minimum(a, SOFTPLUS_LINEAR))))
+
+
+def gelu(a):
+    """x·Φ(x) with Φ the standard normal CDF (PyTorch's exact form)."""
+    return np.vectorize(lambda t: 0.5 * t * math.erfc(-t / math.sqrt(2.0)), otypes=[float])(a)
+
+
+def batchnorm(x, gamma, beta):
+    """Each column over the rows: (x − mean)/√(biased variance + ε)·γ + β."""
+    centred = x - x.mean(axis=0)
+    return centred / np.sqrt((centred ** 2).mean(axis=0) + EPSILON) * gamma + beta
+
+
+def extreme(pick, pairwise):
+    """max/min: of one argument's entries (along an axis), or entry by entry of several."""
+    return lambda *xs, axis=None: pick(xs[0], axis=axis) if len(xs) == 1 else reduce(pairwise, xs)
+
+
 REFERENCE = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
-    "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
-    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "sigmoid": sigmoid,
     "relu": lambda a: np.where(a > 0, a, 0.0),
     "step": lambda a: np.where(a > 0, 1.0, 0.0),
+    "softplus": softplus,
+    "swish": lambda a: a * sigmoid(a),
+    "mish": lambda a: a * np.tanh(softplus(a)),
+    "elu": lambda a: np.where(a > 0, a, np.exp(np.minimum(a, 0.0)) - 1.0),
+    "gelu": gelu,
+    "leaky_relu": lambda a, slope=0.01: np.where(a > 0, a, slope * a),
+    "prelu": lambda a, w: np.where(a > 0, a, w * a),
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "matmul": np.matmul,
-    "max": lambda *xs: np.max(xs[0]) if len(xs) == 1 else reduce(np.maximum, xs),
-    "min": lambda *xs: np.min(xs[0]) if len(xs) == 1 else reduce(np.minimum, xs),
-    "sum": np.sum, "mean": np.mean, "softmax": softmax,
+    "max": extreme(np.max, np.maximum), "min": extreme(np.min, np.minimum),
+    "sum": np.sum, "mean": np.mean, "var": np.var,      # np.var: the population variance (ddof 0)
+    "softmax": softmax, "batchnorm": batchnorm,
+    "index": lambda a, key: a[key],
 }
+
+
+def compute(op, inputs, added=None):
+    """The reference's value of op on input values, with what the call adds after them."""
+    with np.errstate(all="ignore"):
+        if isinstance(added, Slope):
+            value = REFERENCE[op](*inputs, added.value)
+        elif isinstance(added, Axis):
+            value = REFERENCE[op](*inputs, axis=added.value)
+        elif isinstance(added, Key):
+            value = REFERENCE[op](*inputs, added.parts)
+        else:
+            value = REFERENCE[op](*inputs)
+    return np.array(value, dtype=float)
 
 
 def evaluate(tree, values: dict):
     """The tree's value at the point, by the reference above (recursion is fine: trees are small)."""
     kind = tree[0]
-    if kind == "var":
+    if is_variable(tree):
         return np.asarray(values[tree[1]], dtype=float)
     if kind == "const":
         return np.asarray(tree[1], dtype=float)
-    with np.errstate(all="ignore"):
-        return np.asarray(REFERENCE[kind](*(evaluate(c, values) for c in tree[1:])), dtype=float)
+    return compute(kind, [evaluate(c, values) for c in subtrees(tree)], extra(tree))
 
 
 def variables_in(tree) -> set[str]:
-    if tree[0] == "var":
+    if is_variable(tree):
         return {tree[1]}
     if tree[0] == "const":
         return set()
-    return set().union(*(variables_in(c) for c in tree[1:]))
+    return set().union(*(variables_in(c) for c in subtrees(tree)))
+
+
+def forms_in(tree) -> set[str]:
+    """The ops of a tree, and each call's extra as "sum(axis)" or "leaky_relu(number)"."""
+    if is_variable(tree) or tree[0] == "const":
+        return set()
+    added = extra(tree)
+    kind = {Slope: "number", Axis: "axis"}.get(type(added))
+    own = {tree[0]} | ({f"{tree[0]}({kind})"} if kind else set())
+    return own.union(*(forms_in(c) for c in subtrees(tree)))
 
 
 # ---- writing a tree in the three front ends ------------------------------------------------
 
 def to_source(tree) -> str:
     kind = tree[0]
-    if kind == "var":
+    if is_variable(tree):
         return tree[1]
     if kind == "const":
         return f"({tree[1]!r})" if tree[1] < 0 else repr(tree[1])
-    args = [to_source(c) for c in tree[1:]]
+    args = [to_source(c) for c in subtrees(tree)]
+    added = extra(tree)
+    if kind == "index":             # every text below binds tightly: x, f(…), (…), x[…]
+        return args[0] + added.source()
     if kind == "neg":
         return f"(-{args[0]})"
     if kind in INFIX:
         return f"({args[0]} {INFIX[kind]} {args[1]})"
-    return f"{kind}({', '.join(args)})"
+    return f"{kind}({', '.join(args)}{added.source() if added else ''})"
 
 
 def to_var(tree, variables: dict):
     """The same tree built with graphviz_nn.var / fn (operator overloading)."""
     from graphviz_nn import fn
     kind = tree[0]
-    if kind == "var":
+    if is_variable(tree):
         return variables[tree[1]]
     if kind == "const":
         return tree[1]
-    args = [to_var(c, variables) for c in tree[1:]]
+    args = [to_var(c, variables) for c in subtrees(tree)]
+    added = extra(tree)
     if kind == "neg":
         return -args[0]
     if kind in INFIX:
         a, b = args
         return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
                 "div": lambda: a / b, "pow": lambda: a ** b, "matmul": lambda: a @ b}[kind]()
+    if isinstance(added, Key):
+        return args[0][added.parts]
+    if isinstance(added, Axis):
+        return getattr(fn, kind)(*args, axis=added.value)
+    if isinstance(added, Slope):
+        return getattr(fn, kind)(*args, added.value)
     return getattr(fn, kind)(*args)
 
 
 def to_torch(tree, tensors: dict):
     import torch
+    import torch.nn.functional as F
     kind = tree[0]
-    if kind == "var":
+    if is_variable(tree):
         return tensors[tree[1]]
     if kind == "const":
         return torch.tensor(tree[1], dtype=torch.float64)
-    args = [to_torch(c, tensors) for c in tree[1:]]
+    args = [to_torch(c, tensors) for c in subtrees(tree)]
+    added = extra(tree)
     a = args[0]
+    if kind == "index":
+        return a[added.parts]
+    if kind in REDUCE and len(args) == 1:
+        return torch_reduction(kind, a, None if added is None else added.value)
+    if kind == "leaky_relu":
+        return F.leaky_relu(a, 0.01 if added is None else added.value)
+    if kind == "prelu":
+        return torch_prelu(a, args[1])
+    if kind == "batchnorm":
+        columns = a.shape[1]          # γ, β: a number becomes one per column; torch 2.13's backward
+        gamma, beta = (t.reshape(-1).expand(columns).contiguous()    # misreads a stride-0 weight
+                       for t in args[1:])
+        return F.batch_norm(a, None, None, gamma, beta, training=True, eps=EPSILON)
     unary = {"neg": torch.neg, "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt,
              "abs": torch.abs, "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh,
              "sigmoid": torch.sigmoid, "relu": torch.relu,
              "step": lambda t: (t > 0).to(torch.float64),      # derivative 0 away from the kink
-             "sum": torch.sum, "mean": torch.mean,
+             "softplus": F.softplus, "swish": F.silu, "mish": F.mish, "elu": F.elu, "gelu": F.gelu,
              "softmax": lambda t: torch.softmax(t, dim=-1)}
-    if kind in unary and len(args) == 1:
+    if kind in unary:
         return unary[kind](a)
     if kind in ("max", "min"):
-        if len(args) == 1:
-            return torch.max(a) if kind == "max" else torch.min(a)
         pick = torch.maximum if kind == "max" else torch.minimum
         return reduce(pick, args)
     b = args[1]
     return {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
             "pow": torch.pow, "matmul": torch.matmul}[kind](a, b)
+
+
+def torch_reduction(kind, t, axis):
+    """sum, mean, max, min, var over every entry (axis None) or along an axis; max and min on
+    tie-free input (amax splits a tie's gradient, we route it to the first)."""
+    import torch
+    if axis is None:
+        return {"sum": torch.sum, "mean": torch.mean, "max": torch.max, "min": torch.min,
+                "var": lambda u: torch.var(u, correction=0)}[kind](t)
+    return {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin,
+            "var": lambda u, dim: torch.var(u, dim=dim, correction=0)}[kind](t, dim=axis)
+
+
+def torch_prelu(x, a):
+    """nn.PReLU's kernel: its channels are axis 1 of a matrix; a vector with a slope per entry is a
+    batch of one row."""
+    import torch.nn.functional as F
+    if a.numel() > 1 and x.dim() == 1:
+        return F.prelu(x.reshape(1, -1), a.reshape(-1)).reshape(-1)
+    return F.prelu(x, a.reshape(-1))
 
 
 # ---- the generator ------------------------------------------------------------------------
@@ -159,6 +326,39 @@ MATMUL = {   # result shape -> (left, right) shapes of a matrix product giving i
     (3, 2): [((3, 2), (2, 2))],
     (2, 1): [((2, 2), (2, 1))],
 }
+
+
+@lru_cache(maxsize=None)
+def reductions_to(shape, shapes) -> tuple:
+    """(input shape, axis) pairs a reduction turns into `shape`: axis None gives a number, an axis
+    drops that axis (0, 1 or -1, where the input has it)."""
+    found = [(inner, None) for inner in shapes if inner and shape == ()]
+    for inner, axis in product(shapes, AXES):
+        if -len(inner) <= axis < len(inner) and np.sum(np.zeros(inner), axis=axis).shape == shape:
+            found.append((inner, axis))
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def indexings_to(shape, shapes) -> tuple:
+    """(input shape, key) pairs with input[key] of `shape`: X[1], X[:, 0], X[0:2], X[-1], X[1, 2], …"""
+    found = []
+    for inner in (s for s in shapes if s):
+        for key in (k for n in range(1, len(inner) + 1) for k in product(KEY_PARTS, repeat=n)):
+            try:
+                if np.zeros(inner)[key].shape == shape:
+                    found.append((inner, key))
+            except IndexError:          # an integer out of range for that axis
+                pass
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def per_column(shape, shapes) -> tuple:
+    """Shapes of a number or one entry per column of `shape`, no longer than it (prelu's a,
+    batchnorm's γ and β): (), (m,), (1, m)."""
+    m = shape[-1] if shape else None
+    return tuple(s for s in shapes if s == () or (s in ((m,), (1, m)) and len(s) <= len(shape)))
 
 
 @lru_cache(maxsize=None)
@@ -198,13 +398,19 @@ class Generator:
     def node(self, shape, depth):
         if depth >= self.max_depth or (depth and self.draw(DIGIT) < 2 + depth):
             return self.leaf(shape)
-        kinds = ("unary",) * 4 + ("binary",) * 4 + ("nary",)
+        kinds = ("unary",) * 4 + ("binary",) * 4 + ("nary",) + ("prelu",)
         if shape == ():
             kinds += ("reduce",) * (5 if self.matrices else 1)
+        elif reductions_to(shape, self.shapes):
+            kinds += ("reduce",) * 2
         if shape in MATMUL and self.matrices:
             kinds += ("matmul",) * 2
         if shape != () or not self.matrices:
             kinds += ("softmax",)
+        if indexings_to(shape, self.shapes):
+            kinds += ("index",) * 2
+        if len(shape) == 2 and shape[0] >= 2:
+            kinds += ("batchnorm",)
         kind = self.draw(one_of(*kinds))
         result = getattr(self, kind)(shape, depth + 1)
         assume(np.all(np.isfinite(result[1])) and np.all(np.abs(result[1]) < LIMIT))
@@ -217,11 +423,14 @@ class Generator:
         a = self.node(shape, depth)
         if op in ("log", "sqrt"):
             a = positive(a)
-        if op in ("relu", "abs", "step"):
+        if op in KINKED:
             a = away_from_zero(a, MARGIN)
         if op == "exp":
             assume(np.all(a[1] < 6))
-        return apply(op, a)
+        if op == "softplus":            # PyTorch's threshold: a jump of 2e-9 in the value there
+            assume(np.all(np.abs(a[1] - SOFTPLUS_LINEAR) > MARGIN))
+        slope = self.draw(one_of(None, *SLOPES)) if op == "leaky_relu" else None
+        return apply(op, a) if slope is None else apply(op, a, added=Slope(slope))
 
     def binary(self, shape, depth):
         op = self.draw(one_of(*BINARY))
@@ -264,14 +473,16 @@ class Generator:
         return apply(op, *distinct(args))
 
     def reduce(self, shape, depth):
+        """sum, mean, max, min, var of every entry, or along an axis (axis=0, 1, -1)."""
         op = self.draw(one_of(*REDUCE))
-        inner = self.draw(one_of(*([s for s in self.shapes if s != ()] or [()])))
+        if not self.matrices:
+            inner, axis = (), None
+        else:
+            inner, axis = self.draw(one_of(*reductions_to(shape, self.shapes)))
         a = self.node(inner, depth)
-        if op in ("max", "min") and a[1].size > 1:
-            top = np.sort(a[1].ravel())
-            gaps = np.diff(top[-2:] if op == "max" else top[:2])
-            assume(np.all(np.abs(gaps) > MARGIN))
-        return apply(op, a)
+        if op in ("max", "min"):
+            assume(extreme_is_apart(a[1], axis, op))
+        return apply(op, a) if axis is None else apply(op, a, added=Axis(axis))
 
     def matmul(self, shape, depth):
         left, right = self.draw(one_of(*MATMUL[shape]))
@@ -280,11 +491,49 @@ class Generator:
     def softmax(self, shape, depth):
         return apply("softmax", self.node(shape, depth))
 
+    def prelu(self, shape, depth):
+        """prelu(x, a), a a number or one slope per column (the last axis), x away from 0."""
+        x = away_from_zero(self.node(shape, depth), MARGIN)
+        return apply("prelu", x, self.node(self.draw(one_of(*per_column(shape, self.shapes))), depth))
 
-def apply(op, *args):
-    tree = (op, *(a[0] for a in args))
-    with np.errstate(all="ignore"):
-        return tree, np.asarray(REFERENCE[op](*(a[1] for a in args)), dtype=float)
+    def index(self, shape, depth):
+        options = indexings_to(shape, self.shapes)       # slices are not hashable: draw a position
+        inner, key = options[self.draw(one_of(*range(len(options))))]
+        return apply("index", self.node(inner, depth), added=Key(key))
+
+    def batchnorm(self, shape, depth):
+        """batchnorm(X, γ, β): X n×m (n ≥ 2) with every column spread out, γ and β of m entries
+        (or numbers)."""
+        x = spread_out(self.node(shape, depth))
+        gamma, beta = (self.node(self.draw(one_of(*per_column(shape, self.shapes))), depth)
+                       for _ in range(2))
+        return apply("batchnorm", x, gamma, beta)
+
+
+def apply(op, *args, added=None):
+    tree = (op, *(a[0] for a in args)) + ((added,) if added is not None else ())
+    return tree, compute(op, [a[1] for a in args], added)
+
+
+def extreme_is_apart(value, axis, op) -> bool:
+    """In every slice along the axis (all entries: axis None), the extreme is MARGIN clear of the
+    runner-up, so it has a derivative (no tie)."""
+    along = -1 if axis is None else axis
+    ordered = np.sort(value.reshape(-1) if axis is None else value, axis=along)
+    if ordered.shape[along] < 2:
+        return True
+    first, second = (-1, -2) if op == "max" else (0, 1)
+    gap = np.take(ordered, first, axis=along) - np.take(ordered, second, axis=along)
+    return bool(np.all(np.abs(gap) > MARGIN))
+
+
+def spread_out(node):
+    """The node, or three times it, with every column's variance above SPREAD: batchnorm divides
+    by the column's standard deviation."""
+    for factor in (1.0, 3.0):
+        if np.all(np.var(node[1], axis=0) * factor ** 2 > SPREAD):
+            return node if factor == 1.0 else apply("mul", (("const", factor), np.asarray(factor)), node)
+    assume(False)
 
 
 def shifted(node, shift):

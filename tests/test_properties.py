@@ -3,13 +3,15 @@ every input's gradient against central finite differences of an independent nump
 The hypothesis properties are marked slow; the broadcasting cases run every time."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from graphviz_nn import api, engine, ops, trace, var
-from random_expressions import (MATRIX_VARIABLES, REDUCE, UNARY, BINARY, evaluate, expressions,
+from random_expressions import (EXTRAS, GENERATED, MATRIX_VARIABLES, evaluate, expressions, forms_in,
                                 numeric_gradients, to_source, to_var)
 
 SETTINGS = settings(max_examples=200, deadline=None,
@@ -27,11 +29,40 @@ def assert_gradients_match(result, tree, values, seed):
                                    err_msg=f"∂/∂{name} of {to_source(tree)}")
 
 
+USER_FACING = set(ops.FUNCTIONS) | {"add", "sub", "mul", "div", "pow", "matmul", "neg", "index"}
+
+
+def call_extras(name) -> set[str]:
+    """What a call of `name` may add after its inputs, by the registry: "number" for a literal
+    (leaky_relu(x, 0.2)), a keyword by its name (sum(X, axis=0))."""
+    parameters = ops.OPS[name].parameters
+    if parameters is None:
+        return set()
+    return {p.name if p.kind is p.KEYWORD_ONLY else "number"
+            for p in inspect.signature(parameters).parameters.values()}
+
+
 def test_the_generator_covers_every_user_function_and_operator():
-    """If someone registers a new user function, these tests must learn to generate it."""
-    generated = set(UNARY) | set(BINARY) | set(REDUCE) | {"softmax", "matmul"}
-    user_facing = set(ops.FUNCTIONS) | {"add", "sub", "mul", "div", "pow", "matmul", "neg"}
-    assert user_facing <= generated
+    """If someone registers a new user function, or lets one take a number or a keyword, these
+    tests must learn to generate it."""
+    assert USER_FACING - GENERATED == set()
+    for name in ops.FUNCTIONS:
+        assert call_extras(name) - EXTRAS.get(name, set()) == set(), name
+
+
+@pytest.mark.slow
+def test_the_generator_draws_every_form_it_claims():
+    """What it claims above it does draw: a thousand matrix expressions hold every op and form."""
+    claimed = GENERATED | {f"{name}({extra})" for name, extras in EXTRAS.items() for extra in extras}
+    seen = set()
+
+    @settings(max_examples=1000, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
+              suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+    @given(expressions(matrices=True))
+    def draw(case):
+        seen.update(forms_in(case[0]))
+    draw()
+    assert claimed - seen == set()
 
 
 @pytest.mark.slow
@@ -62,6 +93,18 @@ def test_matrix_gradients_match_finite_differences(case):
 @FEWER
 @given(expressions(matrices=False))
 def test_var_front_end_builds_the_same_graph_as_the_string(case):
+    assert_same_graph_from_vars(case)
+
+
+@pytest.mark.slow
+@FEWER
+@given(expressions(matrices=True))
+def test_var_front_end_builds_the_same_matrix_graph_as_the_string(case):
+    """Indexing (v[key]) and keywords (fn.sum(X, axis=0)) too."""
+    assert_same_graph_from_vars(case)
+
+
+def assert_same_graph_from_vars(case):
     tree, values, _, seed = case
     from_string = trace(to_source(tree), seed=seed, **values)
     from_vars = trace(to_var(tree, {n: var(n, v) for n, v in values.items()}), seed=seed)
@@ -107,11 +150,23 @@ def test_literals_as_nodes_or_as_gate_parameters_give_the_same_numbers(case):
 @FEWER
 @given(expressions(matrices=False))
 def test_expanding_sigmoid_changes_the_graph_not_the_numbers(case):
+    assert_expanding_keeps_the_numbers(case)
+
+
+@pytest.mark.slow
+@FEWER
+@given(expressions(matrices=True))
+def test_expanding_sigmoid_and_batchnorm_changes_the_graph_not_the_numbers(case):
+    assert_expanding_keeps_the_numbers(case)
+
+
+def assert_expanding_keeps_the_numbers(case):
     tree, values, _, seed = case
     source = to_source(tree)
     plain = trace(source, seed=seed, **values)
     expanded = trace(source, seed=seed, expand=True, **values)
-    assert "sigmoid" not in {expanded.graph[n]["op"] for n in expanded.graph.order}
+    expandable = {name for name in ops.OPS if ops.OPS[name].expansion}
+    assert expandable & {expanded.graph[n]["op"] for n in expanded.graph.order} == set()
     np.testing.assert_allclose(expanded.value, plain.value, rtol=1e-9, atol=1e-12)
     for name in values:
         np.testing.assert_allclose(expanded.grad[name], plain.grad[name], rtol=1e-7, atol=1e-10)
