@@ -4,9 +4,9 @@ before any number is computed (DESIGN.md, "Contracts"; docs/limits.md lists ever
 Two budgets, one unit each, for formulas and network specs alike:
 - memory, in numbers held at once (`--max-numbers`): a formula's values, every intermediate
   result included; a spec's values across the passes it keeps (the drawn ones keep every matrix);
-- time, in arithmetic operations (`--max-work`): a multiply-add of a matrix product, or one
-  elementwise operation, over the forward pass, the backward pass, the optimizer's update and
-  the finite differences of `--check`, times the training steps.
+- time, in arithmetic operations (`--max-work`): a multiply-add of a matrix product or of a
+  convolution, or one elementwise operation, over the forward pass, the backward pass, the
+  optimizer's update and the finite differences of `--check`, times the training steps.
 """
 from __future__ import annotations
 
@@ -59,8 +59,11 @@ def result_shapes(graph: Graph) -> dict:
     return shapes
 
 
-def gate_work(op: str, inputs: list, result: tuple) -> int:
-    """Operations of one gate's forward rule: multiply-adds of a product, else one per number."""
+def gate_work(op: str, inputs: list, result: tuple, p=None) -> int:
+    """Operations of one gate's forward rule: the op's own count (Op.work: a convolution's
+    multiply-adds), else multiply-adds of a product, else one per number."""
+    if OPS[op].work is not None:
+        return int(OPS[op].work(inputs, p))
     if OPS[op].gate == MATMUL and len(inputs) >= 2:
         a, b = inputs[0], inputs[1]
         return size_of(a) * (b[-1] if len(b) == 2 else 1) + sum(size_of(s) for s in inputs[2:])
@@ -80,7 +83,7 @@ def check_formula(graph: Graph, max_numbers: int = DEFAULT_MAX_NUMBERS,
             continue
         numbers += size_of(shape)
         if nodes[n]["kind"] == "op":
-            work += gate_work(nodes[n]["op"], [shapes[u] for u in args[n]], shape)
+            work += gate_work(nodes[n]["op"], [shapes[u] for u in args[n]], shape, nodes[n]["p"])
             if largest is None or size_of(shape) > size_of(shapes[largest]):
                 largest = n
     weight = JSON_FACTOR if json else 1

@@ -139,6 +139,22 @@ def test_matrix_products_are_counted_in_work(tmp_path):
     assert "operations" in run.err
 
 
+def test_a_convolution_is_counted_by_its_multiply_adds(capsys):
+    """A 60×60 input and a 20×20 kernel hold few numbers, but each of the 41×41 outputs sums 400
+    products: 672,400 multiply-adds forward, about 2 million with the backward pass."""
+    args = ["sum(conv2d(X, K))", "--at", f"X={matrix((60, 60))}", "--at", f"K={matrix((20, 20))}", "--no-render"]
+    assert_refused(in_process(capsys, *args, "--max-work", "1500000"), "--max-work")
+    run = in_process(capsys, *args, "--max-work", "3000000")
+    assert run.status == 0, run.err
+
+
+def test_an_ops_own_count_of_its_work_is_used():
+    from graphviz_nn.ops.conv import Conv, Pool
+    assert budget.gate_work("conv2d", [(2, 3, 8, 8), (4, 3, 3, 3)], (2, 4, 6, 6), Conv(1, 0)) == 2 * 4 * 6 * 6 * 27
+    assert budget.gate_work("maxpool", [(6, 6)], (4, 4), Pool(3, 1)) == 4 * 4 * 9
+    assert budget.gate_work("matmul", [(3, 4), (4, 5)], (3, 5)) == 3 * 4 * 5
+
+
 def test_check_is_counted_in_work(tmp_path):
     """--check evaluates the formula twice per checked entry: 1,602 more passes over 4M numbers."""
     args = ["sum(C*R)", "--at", f"C={column(2000)}", "--at", f"R={row(2000)}", "--no-render"]
@@ -198,7 +214,9 @@ def test_shape_rules_agree_with_the_ops():
              "v@A": {"v": (3,), "A": (3, 4)}, "v@w": {"v": (4,), "w": (4,)},
              "A*B": {"A": (3, 1), "B": (1, 5)}, "sum(A)*B": {"A": (3, 4), "B": (2,)},
              "max(A)+min(A, B)": {"A": (3, 1), "B": (2,)}, "softmax(A)*mean(B)": {"A": (2, 3), "B": (4,)},
-             "A**2/B-1": {"A": (2, 1), "B": (3,)}, "max(A, B, v)": {"A": (2, 1), "B": (3,), "v": (1, 3)}}
+             "A**2/B-1": {"A": (2, 1), "B": (3,)}, "max(A, B, v)": {"A": (2, 1), "B": (3,), "v": (1, 3)},
+             "maxpool(conv2d(A, B, stride=2, padding=1), size=2, stride=1)": {"A": (2, 3, 7, 6), "B": (4, 3, 3, 2)},
+             "flatten(avgpool(A, size=3))": {"A": (2, 8, 7)}}
     for formula, given in cases.items():
         values = {name: np.ones(shape) for name, shape in given.items()}
         graph = build(formula, values)

@@ -37,6 +37,9 @@ class Op:
     convention: str = ""               # which one-sided derivative it takes there, in words
     shape: Callable | None = None      # (input shapes, p) -> the result's shape, known before any
                                        # number is computed (budget.py); None: the inputs broadcast
+    work: Callable | None = None       # (input shapes, p) -> arithmetic operations of the forward
+                                       # rule (budget.py); None: one per number, or a product's
+                                       # multiply-adds for a MATMUL gate
 
     def __post_init__(self):
         if self.vjp is None:
