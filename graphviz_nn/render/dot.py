@@ -160,6 +160,7 @@ class DotWriter:
         self.lines: list[str] = []
         self.index_of = {n: i for i, n in enumerate(graph.order)}
         self.compact = len(graph.order) > LABEL_NODES_UP_TO
+        self.grouped = any(graph[n].get("group") for n in graph.order)
 
     def part(self, id: str, kind: str, warned: bool = False) -> dict[str, str]:
         """Register a part; its colours by role."""
@@ -199,9 +200,10 @@ class DotWriter:
             self.edge(index, edge)
         self.lines = groups.setdefault(None, [])
         self.output_edge(len(edges))
-        for number, title in enumerate([g for g in groups if g is not None], 1):
+        titles = sorted((g for g in groups if g is not None), key=self.first_statement(groups))
+        for number, title in enumerate(titles, 1):
             top += self.cluster(number, title, groups[title])
-        self.lines = top + groups[None] + ["}"]
+        self.lines = top + groups[None] + self.group_order(titles) + ["}"]
         self.drawing.source = "\n".join(self.lines)
         return self.drawing
 
@@ -210,6 +212,51 @@ class DotWriter:
         u, v, _ = edge
         group = self.graph[v].get("group")
         return group if self.graph[u].get("group") == group else None
+
+    def first_statement(self, groups: dict) -> dict:
+        """Groups in the order the program writes them: by where their first gate is in the
+        source (a gate's span), else by where their first node is in the graph's order."""
+        first = {}
+        for position, n in enumerate(self.graph.order):
+            node = self.graph[n]
+            span = node.get("span") if node["kind"] == OP else None
+            key = (0, span[0]) if span else (1, position)
+            if node.get("group") is not None:
+                first[node["group"]] = min(first.get(node["group"], key), key)
+        return lambda title: first[title]
+
+    def group_order(self, titles: list[str]) -> list[str]:
+        """Time steps left to right: each group starts after the one before it ends (invisible
+        edges from its last gates to the next group's first nodes), when nothing in a group
+        depends on a later one (a two-directional net's groups depend on each other: no order).
+        Pinned PDF frames need no ranks."""
+        if self.pins:
+            return []
+        members = {t: [n for n in self.graph.order if self.graph[n].get("group") == t] for t in titles}
+        lines = []
+        for before, after in zip(titles, titles[1:]):
+            if self.reaches(members[after], set(members[before])):
+                continue
+            last = [n for n in members[before] if all(self.graph[v].get("group") != before
+                                                      for v, _ in self.graph.users.get(n, []))]
+            first = [n for n in members[after] if all(self.graph[u].get("group") != after
+                                                      for u in self.graph.args.get(n, ()))]
+            lines += [f"  {self.node_id(u)} -> {self.node_id(v)} [style=invis, weight=0];"
+                      for u in last for v in first]
+        return lines
+
+    def reaches(self, start: list[str], targets: set[str]) -> bool:
+        """Does any path lead from a node of `start` to one of `targets`?"""
+        seen, todo = set(start), list(start)
+        while todo:
+            n = todo.pop()
+            if n in targets:
+                return True
+            for v, _ in self.graph.users.get(n, []):
+                if v not in seen:
+                    seen.add(v)
+                    todo.append(v)
+        return False
 
     def cluster(self, number: int, title: str, lines: list[str]) -> list[str]:
         """A titled box around a statement group; an edge statement inside it would pull its
@@ -230,6 +277,8 @@ class DotWriter:
             attrs += ['ratio="fill"', 'size="13.33,7.5!"']     # a 16:9 slide, landscape
         if rank_spans(self.graph) > BOUNDED_EFFORT_ABOVE:   # long or many edges: bound dot's effort
             attrs += ["nslimit=1", "nslimit1=1", "mclimit=0.1", "remincross=false"]
+        if self.grouped:
+            attrs += ["newrank=true"]       # one ranking over the clusters: no edge runs backwards
         if self.title:
             attrs += [f"label=<{font(self.title, t.ink, 16)}>", "labelloc=t"]
         attrs += [self.pins["graph"]] if "graph" in self.pins else []
@@ -303,7 +352,23 @@ class DotWriter:
         attrs = self.graph.edge(*edge)
         self.drawing.edge_index[edge] = index
         grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
-        self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs)
+        self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
+                     near=self.label_place(u, v))
+
+    def label_place(self, u: str, v: str) -> str | None:
+        """Where a program's long edges keep their numbers: beside a shared input (a weight used
+        by every time step), so its box and the contributions that add up to its gradient are
+        read together (the copy rule); at the entry of the next step for a state carried from one
+        group into another (h1 into t = 2). Elsewhere dot chooses."""
+        if not self.grouped:
+            return None
+        tail, head = self.graph[u], self.graph[v]
+        if tail["kind"] != OP and tail.get("group") is None and len(self.graph.users.get(u, ())) > 1:
+            return "tail"
+        if tail.get("group") is not None and head.get("group") is not None and tail["group"] != head["group"]:
+            return "head"
+        return None
+
 
     def output_edge(self, index: int) -> None:
         """CS231n draws the output's value and its gradient 1 on a last, dangling edge."""
@@ -314,7 +379,7 @@ class DotWriter:
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
-    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None) -> None:
+    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, near=None) -> None:
         """Small graphs: the edge runs through a label node, value above the line, gradient below.
         Large graphs: a plain edge label (half the layout work), value over gradient."""
         table = self.label_table(index, value, grad, through=not self.compact, weight=attrs or {})
@@ -324,8 +389,10 @@ class DotWriter:
             return
         into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
         self.lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
-        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{self.pinned(t)}];')
-        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{self.pinned(h)}];')
+        pull = ", weight=2"                  # the shorter half: the label node beside that end
+        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{pull if near == "tail" else ""}'
+                          f'{self.pinned(t)}];')
+        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{pull if near == "head" else ""}{self.pinned(h)}];')
 
     def label_table(self, index: int, value, grad, through: bool, weight: dict) -> str:
         """Value over gradient; a neuron-view edge adds its weight above and the weight's
