@@ -102,7 +102,8 @@ class Options:
               show_default=True, callback=lambda ctx, param, v: not_nan(v, "--tol"),
               help="Largest relative error --check accepts.")
 @click.option("--seed", metavar="VALUE", help="Upstream gradient at the output (default 1, or ones for arrays).")
-@click.option("--expand", is_flag=True, help="Break composite gates into primitives: σ → *−1, exp, +1, 1/x.")
+@click.option("--expand", is_flag=True, help="Break composite gates into primitives: σ → *−1, exp, +1, 1/x; "
+                                              "in a spec, draw recurrent cells gate by gate (LSTM i, f, g, o).")
 @click.option("--const-nodes", is_flag=True, help="Draw literal constants as nodes instead of gate parameters.")
 @click.option("--precision", type=click.IntRange(1, 17), default=4, show_default=True,
               help="Significant digits of the numbers shown.")
@@ -241,6 +242,7 @@ def is_program_file(source: str) -> bool:
 
 FORMULA_ONLY = {"at": "--at", "const": "--const", "explain": "--explain", "check": "--check", "seed": "--seed",
                 "expand": "--expand", "const_nodes": "--const-nodes", "expect": "--expect"}
+ALSO_RECURRENT = ("expand",)     # a spec's recurrent cells, gate by gate (run_spec refuses it elsewhere)
 SPEC_ONLY = {"draw": "--draw", "plots": "--plots", "max_steps": "--max-steps", "max_spec_bytes": "--max-spec-bytes"}
 NOT_WITH_JSON = {"explain": "--explain", "check": "--check", "expect": "--expect"}
 
@@ -261,13 +263,14 @@ def refuse_options(options: Options, names: dict, why: tuple[str, str], hint: st
 
 def run_network_spec(options: Options) -> int:
     """`nngraph net.toml`: a layer stack, one pass per training step, each pass drawn in step###/."""
-    refuse_options(options, FORMULA_ONLY, ("applies to formulas, not to network specs",
+    refuse_options(options, {k: v for k, v in FORMULA_ONLY.items() if k not in ALSO_RECURRENT},
+                   ("applies to formulas, not to network specs",
                                            "apply to formulas, not to network specs"),
                    hint="a spec's values come from its [data] and [[layer]] tables (docs/networks.md)")
     from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
     run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS,
                    draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,
-                   max_bytes=options.max_spec_bytes, json=options.json)
+                   max_bytes=options.max_spec_bytes, json=options.json, expand=options.expand)
     if options.json:
         echo_json(run.to_json())
     else:

@@ -5,60 +5,35 @@ the GraphBuilder turns into a Graph for the engine.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..errors import UserError
 from ..graph import CONST, INPUT, PARAM, Graph
 from ..trace.builder import GraphBuilder
 from ..ops import OPS
+from . import recurrent
+from .cells import CELLS
 from .ops import ACTIVATIONS, LAYERS, NeuronLoss, WeightedSum
+from .program import (NEURON_VIEW_MAX_EDGES, NEURON_VIEW_MAX_ROWS, NEURON_VIEW_MAX_WIDTH, Call, Leaf,  # noqa: F401
+                      Program)
 from .spec import Layer, NetworkSpec
-
-NEURON_VIEW_MAX_WIDTH = 12       # neurons per layer
-NEURON_VIEW_MAX_EDGES = 200
-NEURON_VIEW_MAX_ROWS = 8         # observations: each neuron's value is one number per observation
-
-@dataclass(frozen=True)
-class Leaf:
-    name: str
-    kind: str               # input | param | const
-    value: np.ndarray
-    label: str = ""         # constants only: what is drawn (y, 1)
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    op: str
-    args: tuple[str, ...]
-    p: object = None
-    text: str = ""
-
-
-@dataclass
-class Program:
-    leaves: list[Leaf] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-
-    @property
-    def output(self) -> str:
-        return self.calls[-1].name
-
 
 # ---- the layer view ------------------------------------------------------------------
 
 def layer_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, params: dict,
-                  data: dict | None = None) -> Program:
+                  data: dict | None = None, detail: bool = False) -> Program:
     """X, then per layer Hk = X·Wk (+ bk) and Ok = f(Hk) (or Nk, Dk), then L = loss(ŷ, y).
-    data: the pass's constants besides y, the dropout masks Mk (default: those of step 1)."""
+    data: the pass's constants besides y, the dropout masks Mk (default: those of step 1).
+    A recurrent layer is unrolled in time (network/recurrent.py); detail: its gates as nodes."""
     data = spec.data(1) if data is None else data
     program = Program([Leaf("X", INPUT, X)])
     program.leaves += [Leaf(name, PARAM, value) for name, value in params.items()]
     program.leaves += [Leaf(name, CONST, value, name) for name, value in data.items()]
     current = "X"
     for layer in spec.layers:
+        if layer.type in CELLS:
+            current = recurrent.layer_steps(program, layer, current, X, detail)
+            continue
         program.calls.append(layer_call(layer, current))
         current = layer.name
     if spec.loss is not None:
@@ -95,9 +70,12 @@ def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, param
     """Inputs x1…xd; per neuron Hk_j = Σ_i (previous_i · Wk[i,j]) + bk[j]·1 and Ok_j; then L.
 
     With one observation every node is a number; with several, each holds one number per observation.
+    A recurrent network is unrolled in time, every layer step by step (network/recurrent.py).
     """
-    check_neuron_view(spec, len(X))
     data = spec.data(1) if data is None else data
+    if spec.recurrent:
+        return recurrent.neuron_program(spec, X, y, params, data, neuron_layer, neuron_rule_layer)
+    check_neuron_view(spec, len(X))
     column = (lambda a, j: a[0, j]) if len(X) == 1 else (lambda a, j: a[:, j])
     program = Program([Leaf(f"x{i + 1}", INPUT, column(X, i)) for i in range(X.shape[1])])
     current = [leaf.name for leaf in program.leaves]
@@ -120,14 +98,16 @@ def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, param
     return program
 
 
-def neuron_layer(program: Program, layer: Layer, current: list[str], params: dict, one) -> list[str]:
+def neuron_layer(program: Program, layer: Layer, current: list[str], params: dict, one,
+                 tag: str = "") -> list[str]:
+    """tag: a time step's _t in the names of an unrolled network (H2_3_1: H2 at step 3, neuron 1)."""
     k, width = layer.index, layer.width
-    names = [f"{layer.name}_{j + 1}" for j in range(width)]
+    names = [f"{layer.name}{tag}_{j + 1}" for j in range(width)]
     if layer.type == "linear":
         inputs = list(current)
         if layer.bias:
-            program.leaves.append(Leaf(f"one{k}", CONST, np.asarray(one, dtype=float), "1"))
-            inputs.append(f"one{k}")
+            program.leaves.append(Leaf(f"one{k}{tag}", CONST, np.asarray(one, dtype=float), "1"))
+            inputs.append(f"one{k}{tag}")
         for j, name in enumerate(names):
             p = neuron_weights(params, k, j, len(current), layer.bias)
             program.calls.append(Call(name, "neuron", tuple(inputs), p, OPS["neuron"].text(inputs, p)))
@@ -141,22 +121,23 @@ def neuron_layer(program: Program, layer: Layer, current: list[str], params: dic
 
 
 def neuron_rule_layer(program: Program, layer: Layer, current: list[str], params: dict,
-                      mask_columns: list | None) -> list[str]:
+                      mask_columns: list | None, tag: str = "") -> list[str]:
     """prelu, batchnorm, dropout: one gate per neuron over its input, its own entries of the
     layer's parameters as parameter nodes (a1_2; gamma1_2, beta1_2; a shared α is one node a1
-    feeding every gate) and its column of the mask as a constant (M1_2)."""
-    names = [f"{layer.name}_{j + 1}" for j in range(layer.width)]
+    feeding every gate) and its column of the mask as a constant (M1_2). tag: as neuron_layer's;
+    the parameter nodes are shared by the time steps, the mask's entries are the step's."""
+    names = [f"{layer.name}{tag}_{j + 1}" for j in range(layer.width)]
     op = LAYERS[layer.type].neuron_op
     for j, (name, arg) in enumerate(zip(names, current)):
         args = [arg]
         for param in layer.params:
             shared = params[param].size == 1 and layer.width > 1
-            if not (shared and j):
+            if not (shared and j):          # at every step again: the builder keeps one node per name
                 program.leaves.append(Leaf(param if shared else f"{param}_{j + 1}", PARAM,
                                            params[param].reshape(-1)[0 if shared else j]))
             args.append(param if shared else f"{param}_{j + 1}")
         if mask_columns is not None:
-            node = f"{layer.data}_{j + 1}"
+            node = f"{layer.data}{tag}_{j + 1}"
             program.leaves.append(Leaf(node, CONST, np.asarray(mask_columns[j], dtype=float), node))
             args.append(node)
         program.calls.append(Call(name, op, tuple(args), layer.p, OPS[op].text(args, layer.p)))
@@ -191,6 +172,8 @@ def neuron_view_edges(spec: NetworkSpec) -> int:
 
 
 def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
+    if spec.recurrent:
+        return recurrent.check_neuron_view(spec, len(spec.X))
     hint = "use --view layers, which draws one node per matrix"
     widths = [("X", spec.X.shape[1])] + [(layer.name, layer.width) for layer in spec.layers]
     for name, width in widths:
@@ -218,6 +201,7 @@ def build_graph(program: Program, source: str) -> Graph:
         else:
             ids[leaf.name] = builder.variable(leaf.name, leaf.value, leaf.kind)
     for call in program.calls:
+        builder.start_group(call.group)
         ids[call.name] = builder.apply(call.op, [ids[a] for a in call.args], call.p, text=call.text)
         builder.records[ids[call.name]].name = call.name     # Hk, Ok, L instead of a, b, c
     return builder.finish(ids[program.output], source, "network")
@@ -268,9 +252,13 @@ def entry_index(weight_name: str) -> tuple[int, ...]:
 
 
 def neuron_gradients(graph: Graph, spec: NetworkSpec, params: dict) -> dict[str, np.ndarray]:
-    """∂L/∂X and ∂L/∂(every parameter) as matrices, read off the neuron view."""
-    columns = [np.atleast_1d(graph[f"x{i + 1}"]["grad"]) for i in range(spec.X.shape[1])]
-    grads = {"X": np.stack(columns, axis=-1)}
+    """∂L/∂X and ∂L/∂(every parameter) as matrices, read off the neuron view. A weight on several
+    edges (a recurrent layer's, at every step) adds up their gradients: the copy rule."""
+    if spec.recurrent:                  # unrolled: x_t_i, one input per step and feature
+        grads = {"X": recurrent.input_gradient(spec, lambda n: graph[n]["grad"])}
+    else:
+        columns = [np.atleast_1d(graph[f"x{i + 1}"]["grad"]) for i in range(spec.X.shape[1])]
+        grads = {"X": np.stack(columns, axis=-1)}
     for name, value in params.items():
         grads[name] = np.zeros_like(value)
         nodes = param_nodes(graph, name, value.size)
@@ -279,7 +267,7 @@ def neuron_gradients(graph: Graph, spec: NetworkSpec, params: dict) -> dict[str,
             continue
         for edge in weight_edges(graph, name):
             attrs = graph.edge(*edge)
-            grads[name][entry_index(attrs["weight_name"])] = attrs["weight_grad"]
+            grads[name][entry_index(attrs["weight_name"])] += attrs["weight_grad"]
     return grads
 
 

@@ -13,6 +13,7 @@ from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from ..steps import BACKWARD, FORWARD, Step
 from .ops import ACTIVATIONS, BATCHNORM_EPS, LOSSES, loss_rule
+from .recurrent_captions import caption as recurrent_caption, is_initial_state
 
 LINEAR_OPS = ("linear", "matmul")
 
@@ -25,6 +26,9 @@ def writer(view: str, optimizer=None):
 def layer_caption(graph: Graph, step: Step, optimizer=None) -> str:
     if step.kind == "update":
         return update_caption(step.update, optimizer)
+    unrolled = recurrent_caption(graph, step, out)        # a recurrent layer's steps, BPTT
+    if unrolled:
+        return unrolled
     if step.kind == "inputs":
         return inputs_caption(graph, step)
     if step.kind == "seed":
@@ -42,6 +46,9 @@ def neuron_caption(graph: Graph, step: Step, optimizer=None) -> str:
     number per observation in the recipe's words; the rest as for formulas."""
     if step.kind == "update":
         return update_caption(step.update, optimizer)
+    unrolled = recurrent_caption(graph, step, out)
+    if unrolled:
+        return unrolled
     if step.kind != "gate":
         return expression_caption(graph, step)
     op = graph[step.gate]["op"]
@@ -56,9 +63,14 @@ def neuron_caption(graph: Graph, step: Step, optimizer=None) -> str:
 def inputs_caption(graph: Graph, step: Step) -> str:
     named = {n: f"{graph.label(n)} = {fmt_value(v)}" for n, v in zip(step.nodes, step.inputs)}
     data = [named[n] for n in step.nodes if graph[n]["kind"] != CONST]
-    constants = [f"{'dropout mask' if is_mask(graph, n) else 'target'} {named[n]}"
-                 for n in step.nodes if graph[n]["kind"] == CONST]
+    constants = [f"{data_role(graph, n)} {named[n]}" for n in step.nodes if graph[n]["kind"] == CONST]
     return "forward · inputs: " + ", ".join(data + constants)
+
+
+def data_role(graph: Graph, n: str) -> str:
+    if is_mask(graph, n):
+        return "dropout mask"
+    return "initial state" if is_initial_state(graph, n) else "target"
 
 
 def is_mask(graph: Graph, n: str) -> bool:
@@ -183,7 +195,8 @@ def neuron_backward_caption(graph: Graph, step: Step) -> str:
     n, d = step.gate, step.output
     args, p = graph.args[n], graph[n]["p"]
     summed = "Σ " if np.ndim(d) else ""
-    weights = [f"∂{out(graph)}/∂{name} = {summed}{u}·d = {fmt_number(np.sum(x * d))}"
+    shared = "+=" if graph[n].get("group") else "="      # unrolled in time: each step adds its share
+    weights = [f"∂{out(graph)}/∂{name} {shared} {summed}{u}·d = {fmt_number(np.sum(x * d))}"
                for u, x, name in zip(args, step.inputs, p.names)]
     back = [f"∂{out(graph)}/∂{u} {'+=' if len(graph.users[u]) > 1 else '='} d·{name} = {product(d, w)} = "
             f"{fmt_value(grad)}"

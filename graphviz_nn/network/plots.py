@@ -1,4 +1,5 @@
-"""Figures of a network run (matplotlib, imported only here): loss per step, ‖d‖ per layer, activations."""
+"""Figures of a network run (matplotlib, imported only here): loss per step, ‖d‖ per layer, activations;
+for recurrent layers ‖∂L/∂h_t‖ over the time steps and the gates of LSTM and GRU layers over t."""
 from __future__ import annotations
 
 import itertools
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ops import OPS
+from .cells import CELLS
 from .ops import ACTIVATIONS
 
 FORMATS = ("png", "svg")
@@ -18,6 +20,9 @@ def write_plots(run, folder) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"gradient_norms": gradient_norm_figure(run), "activations": activation_figure(run)}
+    if run.spec.recurrent:
+        figures["state_gradients"] = state_gradient_figure(run)
+        figures["gates"] = gate_figure(run)
     if run.spec.loss is not None:
         figures["loss"] = loss_figure(run)
     written = []
@@ -90,8 +95,7 @@ def wants_log_scale(values: np.ndarray) -> bool:
 
 def activation_figure(run):
     """Each activation the network uses, with its derivative (from the op registry's VJP)."""
-    used = list(dict.fromkeys(activation_of(layer, run.spec.params) for layer in run.spec.layers
-                              if layer.type in ACTIVATIONS or layer.type == "prelu"))
+    used = list(dict.fromkeys(kind for layer in run.spec.layers for kind in activations_of(layer, run.spec.params)))
     if not used:
         return None
     figure, axes = new_figure("activations f (solid) and their derivatives f′ (dashed)", per_step=False)
@@ -103,6 +107,17 @@ def activation_figure(run):
     axes.set_xlabel("z")
     axes.legend(fontsize="small")
     return figure
+
+
+def activations_of(layer, params: dict) -> list[tuple]:
+    """(type, p) of each activation a layer applies: its own, or a recurrent cell's."""
+    if layer.type in CELLS:
+        if layer.type == "rnn":
+            return [(layer.option("activation"), None)]
+        return [("sigmoid", None), ("tanh", None)]
+    if layer.type in ACTIVATIONS or layer.type == "prelu":
+        return [activation_of(layer, params)]
+    return []
 
 
 def activation_of(layer, params: dict) -> tuple:
@@ -136,3 +151,68 @@ def label_of(kind: str, p) -> str:
 
 def colors():
     return itertools.cycle(f"C{i}" for i in range(10))
+
+
+# ---- recurrent layers: over the time steps --------------------------------------------------------
+
+def sequence_passes(run) -> list:
+    """The passes whose states over time were kept: the first and, when training, the last."""
+    kept = [p for p in run.passes if p.sequence]
+    return kept[:1] + kept[-1:] if len(kept) > 1 else kept
+
+
+def styles_note(run, passes) -> str:
+    """What the line styles mean: the first pass solid, the last dashed."""
+    if len(passes) < 2:
+        return ""
+    return f" (solid: step {passes[0].number}, dashed: step {passes[1].number})"
+
+
+def state_gradient_figure(run):
+    """‖∂L/∂h_t‖ over t: how far back through time the gradient reaches (vanishing or exploding)."""
+    passes = sequence_passes(run)
+    figure, axes = new_figure(f"{run.title}\n‖∂L/∂h_t‖ over the time steps{styles_note(run, passes)}",
+                              per_step=False)
+    norms = [np.asarray(record["norms"]) for p in passes for record in p.sequence.values()]
+    log = wants_log_scale(np.concatenate(norms)) if norms else False
+    for p, style in zip(passes, ("-", "--")):
+        for (name, record), color in zip(p.sequence.items(), colors()):
+            t = np.arange(1, len(record["norms"]) + 1)
+            zero = " (0 at some steps: not drawn)" if log and min(record["norms"]) == 0 else ""
+            axes.plot(t, record["norms"], style, color=color, marker="o",
+                      label=f"‖∂L/∂{record['state']}‖{zero}" if p is passes[0] else None)
+    if log:
+        axes.set_yscale("log")
+    time_axis(axes, len(run.spec.X))
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    return figure
+
+
+GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
+              "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+
+
+def gate_figure(run):
+    """The gates of each LSTM or GRU layer over t (the mean over the units when there are several)."""
+    passes = sequence_passes(run)
+    if not passes or not any(record["gates"] for record in passes[0].sequence.values()):
+        return None
+    figure, axes = new_figure(f"{run.title}\ngate activations over the time steps{styles_note(run, passes)}",
+                              per_step=False)
+    for p, style in zip(passes, ("-", "--")):
+        lines = [(name, letter, values) for name, record in p.sequence.items()
+                 for letter, values in record["gates"].items()]
+        for (name, letter, values), color in zip(lines, colors()):
+            mean = ", mean over its units" if values.shape[1] > 1 else ""
+            axes.plot(np.arange(1, len(values) + 1), values.mean(axis=1), style, color=color, marker="o",
+                      label=f"{GATE_NAMES[letter]} of {name}{mean}" if p is passes[0] else None)
+    time_axis(axes, len(run.spec.X))
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    return figure
+
+
+def time_axis(axes, steps: int) -> None:
+    from matplotlib.ticker import MaxNLocator
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("time step t")
+    axes.set_xlim(0.5, steps + 0.5)

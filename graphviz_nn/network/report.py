@@ -10,6 +10,7 @@ from ..ops import OPS
 from .optim import Optimizer
 from .spec import NetworkSpec
 from .build import layer_call
+from .cells import CELLS
 from .ops import BATCHNORM_EPS
 
 # The functions take a network.run.NetworkRun and its Pass records (duck-typed: run.py imports
@@ -58,7 +59,7 @@ def lines(run) -> list[str]:
         if p.drawn:
             result += [""] + pass_lines(run, p)
         elif p.number in listed:
-            result.append(compact_line(p))
+            result.append(compact_line(p, run.spec.recurrent))
     if run.optimizer and len(run.passes) > 1:
         result += ["", f"after {len(run.passes)} steps:"] + param_lines(run.passes[-1].params_after)
     return result
@@ -97,6 +98,8 @@ def describe_layer(layer) -> dict:
     if layer.type == "linear":
         return described | {"bias": layer.bias}
     described |= dict(layer.options)
+    if layer.type in CELLS:
+        described["bias"] = layer.bias
     if layer.params:
         described["params"] = layer.params
     if layer.type == "batchnorm":
@@ -113,6 +116,11 @@ def describe_layer(layer) -> dict:
 def network_line(spec: NetworkSpec) -> str:
     parts, current = [f"X {shape_text(spec.X.shape)}"], "X"
     for layer in spec.layers:
+        if layer.type in CELLS:
+            from .recurrent import describe
+            parts.append(describe(layer, current, len(spec.X), spec.params))
+            current = layer.name
+            continue
         call = layer_call(layer, current)
         width = f" ({shape_text(spec.params[f'W{layer.index}'].shape)})" if layer.type == "linear" else \
             layer_note(layer)
@@ -143,6 +151,7 @@ def layer_note(layer) -> str:
 def training_line(spec: NetworkSpec, optimizer: Optimizer) -> str:
     train = spec.train
     batch = (f"one observation per step, order {list(train.order)}" if train.order
+             else f"the whole sequence ({len(spec.X)} time steps)" if spec.recurrent
              else f"full batch ({len(spec.X)} observations)")
     steps = f"{train.steps} step" + ("" if train.steps == 1 else "s")
     return (f"training: {optimizer.name}, {optimizer.constants()}, {steps}, {batch}; "
@@ -151,8 +160,9 @@ def training_line(spec: NetworkSpec, optimizer: Optimizer) -> str:
 
 def pass_lines(run, p) -> list[str]:
     head = f"step {p.number} of {len(run.passes)}" if run.optimizer else "forward and backward pass"
-    lines = [f"── {head} · observation{'s' if len(p.rows) > 1 else ''} "
-             f"{', '.join(map(str, p.rows))} ──"]
+    rows = f"time steps 1–{len(p.rows)}" if run.spec.recurrent else \
+        f"observation{'s' if len(p.rows) > 1 else ''} {', '.join(map(str, p.rows))}"
+    lines = [f"── {head} · {rows} ──"]
     lines += report.node_table(p.graph)
     if p.loss is not None:
         lines.append(f"L = {fmt_value(p.loss)}")
@@ -167,9 +177,10 @@ def param_lines(params: dict) -> list[str]:
     return [f"  {name} = {fmt_value(value)}" for name, value in params.items()]
 
 
-def compact_line(p) -> str:
+def compact_line(p, recurrent: bool = False) -> str:
     loss = f"L = {fmt_value(p.loss)}" if p.loss is not None else f"ŷ = {fmt_value(p.output)}"
-    return f"step {p.number} · observations {', '.join(map(str, p.rows))} · {loss}"
+    rows = f"time steps 1–{len(p.rows)}" if recurrent else f"observations {', '.join(map(str, p.rows))}"
+    return f"step {p.number} · {rows} · {loss}"
 
 
 def listed_passes(undrawn: list) -> set[int]:

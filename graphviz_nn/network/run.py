@@ -16,6 +16,7 @@ from ..explain.captions import Captions
 from ..explain.diagnostics import Diagnostic, diagnostics, non_finite_kind
 from ..graph import Graph
 from ..steps import UPDATE, Step
+from . import recurrent
 from . import report as network_report
 from .build import (annotate_weights, build_graph, check_neuron_view, entry_index, layer_program,
                     neuron_gradients, neuron_program, neuron_values, param_nodes, weight_edges)
@@ -39,6 +40,7 @@ class Pass:
     grad_norms: dict[str, float]         # ‖∂L/∂Hk‖, ‖∂L/∂Ok‖: the accumulated gradient d per layer
     params_after: dict[str, np.ndarray] | None = None
     data: dict[str, np.ndarray] = field(default_factory=dict)   # the pass's dropout masks Mk
+    sequence: dict = field(default_factory=dict)   # recurrent layers: ‖∂L/∂h_t‖ and gates over t (plots)
     graph: Graph | None = None           # kept for drawn passes only
     steps: list[Step] = field(default_factory=list)
     captions: Captions | None = None
@@ -90,22 +92,30 @@ class NetworkRun:
 def run_spec(path: str, view: str = "layers", max_steps: int = MAX_STEPS,
              draw: str = DEFAULT_DRAW, *, max_numbers: int = budget.DEFAULT_MAX_NUMBERS,
              max_work: int = budget.DEFAULT_MAX_WORK, max_bytes: int | None = None,
-             json: bool = False) -> NetworkRun:
+             json: bool = False, expand: bool = False) -> NetworkRun:
     """Read a network spec (TOML) and run it: the CLI's one call for `nngraph spec.toml`. Its cost
-    in memory and time is checked from the shapes and the step count before any pass runs."""
+    in memory and time is checked from the shapes and the step count before any pass runs.
+    expand (--expand): recurrent cells drawn gate by gate in the layer view."""
     spec = load_spec(path, max_steps, max_bytes, max_numbers)
+    if expand and not spec.recurrent:
+        raise UserError("--expand draws recurrent cells (rnn, lstm, gru) gate by gate; it applies to formulas, "
+                        "not to network specs without a recurrent layer",
+                        hint="a spec's layers are drawn one node per matrix (--view layers) or per neuron "
+                             "(--view neurons)")
     count = spec.train.steps if spec.train else 1
     drawn = drawn_steps(draw, count)
     undrawn = (count - len(drawn)) * numbers_per_pass(spec)     # as run_network keeps them
     budget.check_network(spec, max_numbers, max_work, len(drawn),
                          undrawn if numbers_per_pass(spec) * count <= ARRAY_BUDGET else 0, json)
     with np.errstate(all="ignore"):     # overflow is reported on warning: lines, not as numpy's warnings
-        return run_network(spec, view, drawn)
+        return run_network(spec, view, drawn, expand)
 
 
-def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset = DEFAULT_DRAW) -> NetworkRun:
+def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset = DEFAULT_DRAW,
+                detail: bool = False) -> NetworkRun:
     """Every training pass (or the one pass); the steps in `draw` (a --draw text or a set of
-    step numbers) keep their graph, steps and captions, the others only their numbers."""
+    step numbers) keep their graph, steps and captions, the others only their numbers.
+    detail: a recurrent layer's gates as nodes in the layer view (--expand)."""
     if view not in VIEWS:
         raise UserError(f"unknown view {view!r}", hint="use --view layers or --view neurons")
     if view == "neurons":
@@ -119,7 +129,7 @@ def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset =
     for number in range(1, count + 1):
         drawn = number in chosen
         point = optimizer.points(params) if optimizer else params
-        p = one_pass(spec, view, point, number if optimizer else 0, drawn)
+        p = one_pass(spec, view, point, number if optimizer else 0, drawn, detail)
         if optimizer:
             updates = optimizer.step(params, p.gradients)
             params = {u.name: u.new for u in updates}
@@ -131,6 +141,8 @@ def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset =
         if not (drawn or keep_arrays):
             p.output = p.gradients = p.params_after = None
             p.data = {}
+        if not drawn and number not in (1, count):
+            p.sequence = {}           # the plots show the states over time of the first and last steps
         passes.append(p)
     return NetworkRun(spec, view, passes, optimizer)
 
@@ -149,7 +161,8 @@ def make_optimizer(spec: NetworkSpec) -> Optimizer | None:
     return Optimizer(spec.train.optimizer, spec.train.lr, dict(spec.train.options), form=spec.train.form)
 
 
-def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: bool) -> Pass:
+def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: bool,
+             detail: bool = False) -> Pass:
     rows = spec.rows(max(number, 1))
     X = spec.X[rows]
     y = spec.y[rows] if spec.y is not None else None
@@ -159,27 +172,40 @@ def one_pass(spec: NetworkSpec, view: str, params: dict, number: int, drawn: boo
     elif view == "neurons":
         p = neuron_pass(spec, X, y, params, data, number, rows)
     else:
-        p = layer_pass(spec, X, y, params, data, number, rows)
+        p = layer_pass(spec, X, y, params, data, number, rows, detail)
     p.data = data
     return p
 
 
-def layer_pass(spec, X, y, params, data, number, rows) -> Pass:
-    graph = build_graph(layer_program(spec, X, y, params, data), spec.title)
+def layer_pass(spec, X, y, params, data, number, rows, detail=False) -> Pass:
+    graph = build_graph(layer_program(spec, X, y, params, data, detail), spec.title)
     steps = engine.run(graph)
-    return Pass(number, one_based(rows), graph[spec.output]["value"], loss_of(graph, spec),
-                {n: graph[n]["grad"] for n in graph.variables()},
-                {layer.name: norm(graph[layer.name]["grad"]) for layer in spec.layers},
-                graph=graph, steps=steps)
+    grad_of = lambda n: graph[n]["grad"]
+    gradients = recurrent.layer_gradients(spec, grad_of, params) if spec.recurrent else \
+        {n: graph[n]["grad"] for n in graph.variables()}
+    p = Pass(number, one_based(rows), graph[spec.output]["value"], loss_of(graph, spec), gradients,
+             {layer.name: norm(graph[layer.name]["grad"]) for layer in spec.layers},
+             graph=graph, steps=steps)
+    if spec.recurrent:
+        p.sequence = recurrent.sequence_record(spec, lambda n: graph[n]["value"], grad_of, "layers")
+    return p
 
 
 def neuron_pass(spec, X, y, params, data, number, rows) -> Pass:
     graph = build_graph(neuron_program(spec, X, y, params, data), spec.title)
     steps = engine.run(graph)
     annotate_weights(graph)
-    norms = {layer.name: norm(neuron_values(graph, layer, "grad")) for layer in spec.layers}
-    return Pass(number, one_based(rows), neuron_values(graph, spec.layers[-1]), loss_of(graph, spec),
-                neuron_gradients(graph, spec, params), norms, graph=graph, steps=steps)
+    if spec.recurrent:
+        values = lambda layer, what="value": recurrent.neuron_values(graph, layer, len(X), what)
+    else:
+        values = lambda layer, what="value": neuron_values(graph, layer, what)
+    norms = {layer.name: norm(values(layer, "grad")) for layer in spec.layers}
+    p = Pass(number, one_based(rows), values(spec.layers[-1]), loss_of(graph, spec),
+             neuron_gradients(graph, spec, params), norms, graph=graph, steps=steps)
+    if spec.recurrent:
+        p.sequence = recurrent.sequence_record(spec, lambda n: graph[n]["value"], lambda n: graph[n]["grad"],
+                                               "neurons")
+    return p
 
 
 def fast_pass(spec, X, y, params, data, number, rows) -> Pass:
@@ -189,9 +215,13 @@ def fast_pass(spec, X, y, params, data, number, rows) -> Pass:
     values = engine.forward(graph)
     grads = engine.backward(graph, values).nodes
     loss = float(values["L"]) if spec.loss else None
-    return Pass(number, one_based(rows), np.asarray(values[spec.output]), loss,
-                {n: np.asarray(grads[n]) for n in ["X", *params]},
-                {layer.name: norm(grads[layer.name]) for layer in spec.layers})
+    gradients = recurrent.layer_gradients(spec, grads.__getitem__, params) if spec.recurrent else \
+        {n: np.asarray(grads[n]) for n in ["X", *params]}
+    p = Pass(number, one_based(rows), np.asarray(values[spec.output]), loss, gradients,
+             {layer.name: norm(grads[layer.name]) for layer in spec.layers})
+    if spec.recurrent:
+        p.sequence = recurrent.sequence_record(spec, values.__getitem__, grads.__getitem__, "layers")
+    return p
 
 
 def norm(a: np.ndarray) -> float:

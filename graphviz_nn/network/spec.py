@@ -1,10 +1,7 @@
 """Network specs: a TOML file read, checked and turned into plain dataclasses (no graphs here)."""
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import reprlib
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -14,18 +11,18 @@ import numpy as np
 
 from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
+from .cells import CELLS, RECURRENT, param_names
+from .checks import (INIT_KEYS, INITS, MAX_ENTRIES, Place, brief, check_keys, choice, count_text, entry,  # noqa: F401
+                     fill, finite, init_options, matrix, need, number, over_budget, two_d, whole)
+from .recurrent_spec import check_sequence, parse_recurrent, step_numbers
 from .ops import ACTIVATIONS, LAYERS, LOSSES, REDUCED_LOSSES
 from .optim import DEFAULT_FORM, RULES, forms_of
 
 MAX_STEPS = 10_000
-MAX_ENTRIES = 1_000_000          # numbers in one matrix (data, weights, a layer's values)
 MAX_FILE_BYTES = 2_000_000       # tomllib reads ~0.7 MB/s: the file's size bounds the parsing time
 
-LAYER_TYPES = ("linear", *ACTIVATIONS, *LAYERS)
+LAYER_TYPES = ("linear", *ACTIVATIONS, *LAYERS, *RECURRENT)
 LOSS_TYPES = tuple(LOSSES)
-INITS = ("zeros", "constant", "uniform", "normal", "xavier", "he")
-INIT_KEYS = {"constant": {"value": None}, "uniform": {"low": -1.0, "high": 1.0},
-             "normal": {"mean": 0.0, "std": 1.0}}
 OPTIMIZERS = {name: rule.defaults for name, rule in RULES.items()}
 
 TOP_KEYS = ("title", "seed", "data", "layer", "loss", "train")
@@ -41,9 +38,11 @@ TRAIN_KEYS = ("lr", "steps", "order", "optimizer", "form",
 
 @dataclass(frozen=True)
 class Layer:
-    type: str                 # linear, an activation, or one of LAYERS (prelu, batchnorm, dropout)
+    type: str                 # linear, an activation, one of LAYERS (prelu, batchnorm, dropout) or of
+                              # RECURRENT (rnn, lstm, gru: network/recurrent.py)
     position: int             # 1-based place among the spec's [[layer]] tables
-    index: int                # k of Wk, bk, Hk, Ok, ak, Nk, Dk, …: how many linear layers came so far
+    index: int                # k of Wk, bk, Hk, Ok, ak, Nk, Dk, …: how many linear (or recurrent)
+                              # layers came so far
     width: int                # columns of this layer's output
     bias: bool = False
     options: tuple = ()       # (key, value) of its spec keys, given or default: slope, alpha, p, …
@@ -76,6 +75,8 @@ class Layer:
         """The names of the parameters this layer learns: Wk (bk); ak; gammak, betak."""
         if self.type == "linear":
             return [f"W{self.index}"] + ([f"b{self.index}"] if self.bias else [])
+        if self.type in CELLS:
+            return param_names(self.index, self.bias, self.option("bidirectional", False))
         return [f"{prefix}{self.index}" for prefix in LAYERS[self.type].params] if self.type in LAYERS else []
 
     @property
@@ -137,6 +138,11 @@ class NetworkSpec:
     def output(self) -> str:
         return self.layers[-1].name
 
+    @property
+    def recurrent(self) -> bool:
+        """One sequence: the rows of X are time steps (network/recurrent.py)."""
+        return any(layer.type in CELLS for layer in self.layers)
+
     def data(self, step: int) -> dict[str, np.ndarray]:
         """The constants of training step `step` (1-based) besides X and y, rows as in rows(step):
         each dropout layer's mask Mk (with `order`, the row of that step's observation)."""
@@ -149,123 +155,6 @@ class NetworkSpec:
             return np.arange(len(self.X))
         order = self.train.order
         return np.array([order[(step - 1) % len(order)] - 1])
-
-
-# ---- where a mistake is -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Place:
-    """A table of the spec file, for messages that name the file, the table and the key."""
-    file: str
-    table: str
-
-    def error(self, key: str | None, message: str, hint: str | None = None) -> UserError:
-        where = f"{self.table}, key {key}" if key else self.table
-        return UserError(f"{self.file}: {where}: {message}", hint=hint)
-
-
-BRIEF = reprlib.Repr()
-BRIEF.maxstring, BRIEF.maxother, BRIEF.maxlist, BRIEF.maxdict, BRIEF.maxlevel = 40, 40, 4, 4, 2
-
-
-def brief(value) -> str:
-    """A value from the spec as a message shows it: bounded however large the value is (a row of
-    500,000 numbers, an integer of 4,000 digits)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 40:
-        return f"{'a negative' if value < 0 else 'a'} whole number of {len(str(abs(value))):,} digits"
-    return BRIEF.repr(value)
-
-
-def count_text(n: int) -> str:
-    return f"{n:,}" if n < 10 ** 40 else brief(n)
-
-
-def check_keys(table: dict, known, place: Place) -> None:
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            guess = f"did you mean {close[0]}? " if close else ""
-            raise place.error(key, "unknown key", hint=f"{guess}known keys: {', '.join(known)}")
-
-
-def need(table: dict, key: str, place: Place, what: str):
-    if key not in table:
-        raise place.error(key, f"missing key: {what}")
-    return table[key]
-
-
-def choice(value, options, place: Place, key: str, what: str) -> str:
-    if value not in options:
-        close = difflib.get_close_matches(brief(value), options, n=1)
-        guess = f"did you mean {close[0]}? " if close else ""
-        raise place.error(key, f"unknown {what} {brief(value)}", hint=f"{guess}known: {', '.join(options)}")
-    return value
-
-
-def number(value, place: Place, key: str, low=-math.inf, high=math.inf, closed_high=True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
-        raise place.error(key, f"must be a finite number, got {brief(value)}")
-    if not (low <= value and (value <= high if closed_high else value < high)):
-        bracket = "]" if closed_high else ")"
-        raise place.error(key, f"must lie in [{low:g}, {high:g}{bracket}, got {brief(value)}")
-    return float(value)
-
-
-def finite(value) -> bool:
-    """A float that is not nan or ±inf, or a whole number a float can hold (TOML integers have any size)."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def whole(value, place: Place, key: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise place.error(key, f"must be a whole number ≥ {low}, got {brief(value)}")
-    if high is not None and value > high:
-        raise place.error(key, f"{count_text(value)} is more than the limit of {high:,}",
-                          hint="raise the limit with --max-steps N if you really need this")
-    return value
-
-
-def matrix(value, place: Place, key: str) -> np.ndarray:
-    """A number, a list of numbers or a list of equal rows: 0-, 1- or 2-dimensional."""
-    if isinstance(value, list):
-        if not value:
-            raise place.error(key, "is empty")
-        rows = [v for v in value if isinstance(v, list)]
-        if rows and len(rows) != len(value):
-            raise place.error(key, "mixes numbers and rows", hint="a matrix is a list of rows: [[1, 2], [3, 4]]")
-        if rows:
-            for i, row in enumerate(rows):
-                if len(row) != len(rows[0]):
-                    raise place.error(key, f"ragged matrix: row 1 has {len(rows[0])} entries "
-                                           f"but row {i + 1} has {len(row)}")
-                for v in row:
-                    entry(v, place, key)
-        else:
-            for v in value:
-                entry(v, place, key)
-    else:
-        entry(value, place, key)
-    array = np.array(value, dtype=float)
-    if array.size > MAX_ENTRIES:
-        raise place.error(key, f"{array.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
-    return array
-
-
-def entry(v, place: Place, key: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise place.error(key, f"entries must be numbers, got {brief(v)}")
-    if not finite(v):
-        raise place.error(key, f"entries must be finite numbers, got {brief(v)}")
-
-
-def two_d(value, place: Place, key: str, hint: str) -> np.ndarray:
-    array = matrix(value, place, key)
-    if array.ndim != 2:
-        raise place.error(key, f"must be a matrix (a list of rows), got {shape_text(array.shape)}", hint=hint)
-    return array
 
 
 # ---- reading the file ----------------------------------------------------------------
@@ -353,6 +242,8 @@ def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS,
     if train is not None and loss is None:
         raise top.error("train", "training needs a [loss] to minimise", hint="add [loss] with type = …")
     check_batches(layers, len(X), train, file)
+    if any(layer.type in CELLS for layer in layers):
+        check_sequence(layers, train, file)
     return NetworkSpec(path, title, X, y, layers, params, loss, train)
 
 
@@ -418,10 +309,17 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
                                        (held, max_numbers))
             new = {f"W{index}": W} | ({} if b is None else {f"b{index}": b})
             since_linear = set()
+        elif kind in CELLS:
+            index += 1
+            layer, new = parse_recurrent(table, kind, index, (n, width), current, seed, place, (held, max_numbers))
+            layer = Layer(kind, position, index, **layer)
+            since_linear = {layer.name}      # its activation is its own: none may follow it
+            held += step_numbers(layer, n)
         else:
             layer, new = parse_layer(table, kind, position, index, (n, width), seed, place)
             if layer.name in since_linear:
-                raise repeated(layer, layers[-1], current, place)
+                owner = next(l for l in reversed(layers) if l.name == layer.name)
+                raise repeated(layer, owner if owner.type in CELLS else layers[-1], current, place)
             since_linear.add(layer.name)
         params.update(new)
         held += sum(value.size for value in new.values()) + (n * layer.width if layer.data else 0)
@@ -439,18 +337,14 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
 def repeated(layer: Layer, previous: Layer, current: str, place: Place) -> UserError:
     """A second activation (or batchnorm, or dropout) after one linear layer: its name is taken."""
     hint = "put a linear layer between them"
+    if previous.type in CELLS and previous.name == layer.name:
+        return place.error("type", f"{layer.name} is the {previous.type} layer's output, already through "
+                                   f"its activation: a {layer.type} cannot follow it", hint=hint)
     if previous.name == layer.name and layer.name.startswith("O"):
         return place.error("type", f"two activations in a row: {current} is already an activation's output",
                            hint=hint)
     return place.error("type", f"{layer.name} is taken: a linear layer takes at most one {layer.type} "
                                f"after it (its output is {layer.name}, named after H{layer.index})", hint=hint)
-
-
-def over_budget(place: Place, held: int, limit: int) -> BudgetError:
-    """Refused while the weights are made, before they are: one pass alone is over the budget."""
-    return BudgetError(f"{place.file}: one pass of this network would hold at least {held:,} numbers (X, "
-                       f"the weights, each layer's values, up to {place.table}): more than the limit of "
-                       f"{limit:,}", "--max-numbers")
 
 
 def parse_layer(table, kind, position, index, shape, seed, place) -> tuple[Layer, dict]:
@@ -569,39 +463,6 @@ def initial_weights(table, k, width, current, n, seed, place, budget=(0, None)) 
     options = init_options(table, init, place)
     rng = np.random.default_rng(whole(table["seed"], place, "seed", 0) if "seed" in table else [seed, k])
     return fill(init, shape, rng, options)
-
-
-def init_options(table, init, place) -> dict:
-    known = INIT_KEYS.get(init, {})
-    for key in ("value", "low", "high", "mean", "std"):
-        if key in table and key not in known:
-            owner = next(name for name, keys in INIT_KEYS.items() if key in keys)
-            raise place.error(key, f"applies to init = {owner}, but init is {init}")
-    options = {key: number(table[key], place, key) if key in table else default
-               for key, default in known.items()}
-    if init == "constant" and options["value"] is None:
-        raise place.error("value", "missing key: init = constant needs value = …")
-    if init == "uniform" and options["low"] >= options["high"]:
-        raise place.error("high", "must be larger than low")
-    if init == "normal" and options["std"] < 0:
-        raise place.error("std", "must not be negative")
-    return options
-
-
-def fill(init: str, shape, rng, options) -> np.ndarray:
-    fan_in, fan_out = shape
-    if init == "zeros":
-        return np.zeros(shape)
-    if init == "constant":
-        return np.full(shape, options["value"])
-    if init == "uniform":
-        return rng.uniform(options["low"], options["high"], shape)
-    if init == "normal":
-        return rng.normal(options["mean"], options["std"], shape)
-    if init == "xavier":     # Glorot uniform
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, shape)
-    return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)    # he
 
 
 def parse_bias(table, k, W, seed, place) -> np.ndarray | None:
