@@ -159,7 +159,7 @@ def test_batched_sigmoid_layer_matches_torch():
 
 from graphviz_nn.network.run import run_network  # noqa: E402
 from graphviz_nn.network.spec import parse_spec  # noqa: E402
-from test_network_gradients import layer_graph, torch_forward, torch_optimizer, torch_tensors  # noqa: E402
+from test_network_gradients import layer_graph, torch_forward, torch_loss, torch_optimizer, torch_tensors  # noqa: E402
 from test_network_layers import MASK, MIDDLES, stack_doc  # noqa: E402
 
 
@@ -246,3 +246,133 @@ def test_training_with_the_new_layers_matches_torch_optimizers(middle, optimizer
         for name, tensor in params.items():
             np.testing.assert_allclose(p.params_after[name], tensor.detach().numpy(), rtol=1e-9, atol=1e-12,
                                        err_msg=f"step {p.number}: {name}")
+
+
+# ---- recurrent layers: torch.nn.RNN, LSTM and GRU ----------------------------------------------------------
+
+from graphviz_nn.network import recurrent  # noqa: E402
+from test_recurrent import recurrent_doc  # noqa: E402
+
+MODULES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def torch_recurrent(spec):
+    """The spec's first layer as torch.nn.RNN / LSTM / GRU: our W is weight_ih transposed, R weight_hh
+    transposed, b bias_ih; bias_hh is 0 and stays 0 (our layout has one bias per gate: for the GRU
+    that makes PyTorch's separate hidden bias of n zero). Returns the module and, per parameter of
+    ours, the torch tensor holding it and whether it is transposed."""
+    layer = spec.layers[0]
+    options = {"nonlinearity": layer.option("activation")} if layer.type == "rnn" else {}
+    module = getattr(torch.nn, MODULES[layer.type])(spec.X.shape[1], layer.option("units"), bias=layer.bias,
+                                                    bidirectional=layer.option("bidirectional"),
+                                                    **options).double()
+    ours = {}
+    with torch.no_grad():
+        for suffix, theirs in [("", "")] + ([("_rev", "_reverse")] if layer.option("bidirectional") else []):
+            ours[f"W1{suffix}"] = (getattr(module, f"weight_ih_l0{theirs}"), True)
+            ours[f"R1{suffix}"] = (getattr(module, f"weight_hh_l0{theirs}"), True)
+            if layer.bias:
+                ours[f"b1{suffix}"] = (getattr(module, f"bias_ih_l0{theirs}"), False)
+                hidden_bias = getattr(module, f"bias_hh_l0{theirs}")
+                hidden_bias.zero_()
+                hidden_bias.requires_grad_(False)
+        for name, (tensor, transposed) in ours.items():
+            value = torch.tensor(spec.params[name])
+            tensor.copy_(value.T if transposed else value)
+    return module, ours
+
+
+def torch_sequence(torch, spec, module, tail: dict, X):
+    """The whole network: the recurrent layer from h0 (c0), then linear layers and activations, the loss."""
+    layer = spec.layers[0]
+    h0 = torch.tensor(np.array(layer.option("h0")))
+    state = (h0, torch.tensor(np.array(layer.option("c0")))) if layer.type == "lstm" else h0
+    O1, _ = module(X, state)
+    h = O1
+    for later in spec.layers[1:]:
+        if later.type == "linear":
+            h = h @ tail[f"W{later.index}"] + (tail[f"b{later.index}"] if later.bias else 0)
+        else:
+            h = {"tanh": torch.tanh, "relu": torch.relu}[later.type](h)
+    return O1, torch_loss(torch, spec.loss, h, torch.tensor(spec.y))
+
+
+def our_grad(torch_param, transposed):
+    return torch_param.grad.numpy().T if transposed else torch_param.grad.numpy()
+
+
+RECURRENT_CASES = [("rnn", "tanh", False, True), ("rnn", "relu", False, True), ("rnn", "tanh", True, False),
+                   ("rnn", "relu", True, True), ("lstm", "tanh", False, True), ("lstm", "tanh", True, True),
+                   ("lstm", "tanh", False, False), ("gru", "tanh", False, True), ("gru", "tanh", True, True),
+                   ("gru", "tanh", True, False)]
+
+
+@pytest.mark.parametrize("kind, activation, bidirectional, bias", RECURRENT_CASES)
+@pytest.mark.parametrize("view, detail", [("layers", False), ("layers", True), ("neurons", False)])
+def test_recurrent_layers_match_torch(kind, activation, bidirectional, bias, view, detail):
+    """Forward values (the stacked states O1, the loss) and every gradient, in each drawing."""
+    small = dict(units=1, d=1) if view == "neurons" else dict(units=2, d=3, T=4)
+    doc = recurrent_doc(kind, 11 + RECURRENT_CASES.index((kind, activation, bidirectional, bias)),
+                        bidirectional=bidirectional, activation=activation, bias=bias,
+                        after=("linear", "tanh"), **small)
+    spec = parse_spec(doc, "net.toml")
+    p = run_network(spec, view, detail=detail).passes[0]
+    module, ours = torch_recurrent(spec)
+    tail = {n: torch.tensor(v, requires_grad=True) for n, v in spec.params.items() if n not in ours}
+    X = torch.tensor(spec.X, requires_grad=True)
+    O1, loss = torch_sequence(torch, spec, module, tail, X)
+    loss.backward()
+    O1_ours = recurrent.neuron_values(p.graph, spec.layers[0], len(spec.X)) if view == "neurons" else \
+        p.graph["O1"]["value"]
+    np.testing.assert_allclose(O1_ours, O1.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert p.loss == pytest.approx(loss.item(), rel=1e-12)
+    expected = {"X": X.grad.numpy(), **{n: our_grad(*ours[n]) for n in ours},
+                **{n: t.grad.numpy() for n, t in tail.items()}}
+    assert set(p.gradients) == set(expected)
+    for name, grad in expected.items():
+        np.testing.assert_allclose(p.gradients[name], grad, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("kind, bidirectional", [("rnn", True), ("lstm", False), ("gru", True)])
+@pytest.mark.parametrize("optimizer, options", [
+    ("sgd", {}), ("momentum", {"beta": 0.8}), ("nesterov", {"beta": 0.7}),
+    ("rmsprop", {"beta": 0.9, "eps": 1e-6}), ("adam", {"beta1": 0.8, "beta2": 0.95, "eps": 1e-7}),
+])
+def test_recurrent_training_matches_torch_optimizers(kind, bidirectional, optimizer, options):
+    """params_after of every step: the torch optimizer steps the module's weights (transposed in
+    ours, which an entrywise update does not mind) and the layers after it."""
+    train = {"lr": 0.05, "steps": 3, "optimizer": optimizer, **options}
+    spec = parse_spec(recurrent_doc(kind, 5, bidirectional=bidirectional, train=train), "net.toml")
+    run = run_network(spec, "layers", "1,3")
+    module, ours = torch_recurrent(spec)
+    tail = {n: torch.tensor(v, requires_grad=True) for n, v in spec.params.items() if n not in ours}
+    reference = torch_optimizer(torch, optimizer, options, [t for t, _ in ours.values()] + list(tail.values()),
+                                0.05)
+    X = torch.tensor(spec.X)
+    for p in run.passes:
+        reference.zero_grad()
+        _, loss = torch_sequence(torch, spec, module, tail, X)
+        assert p.loss == pytest.approx(loss.item(), rel=1e-10)
+        loss.backward()
+        reference.step()
+        for name, (tensor, transposed) in ours.items():
+            value = tensor.detach().numpy()
+            np.testing.assert_allclose(p.params_after[name], value.T if transposed else value, rtol=1e-9,
+                                       atol=1e-12, err_msg=f"step {p.number}: {name}")
+        for name, tensor in tail.items():
+            np.testing.assert_allclose(p.params_after[name], tensor.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_exercise_48_is_torch_s_relu_rnn():
+    spec = parse_spec({"data": {"X": [[0], [1], [-1]], "y": [[1], [-1], [2]]},
+                       "layer": [{"type": "rnn", "units": 1, "activation": "relu", "W": [[0.5]], "R": [[0.5]],
+                                  "bias": False}, {"type": "linear", "W": [[0.5]]}, {"type": "relu"}],
+                       "loss": {"type": "mse"}}, "48.toml")
+    module, ours = torch_recurrent(spec)
+    W2 = torch.tensor(spec.params["W2"], requires_grad=True)
+    _, loss = torch_sequence(torch, spec, module, {"W2": W2}, torch.tensor(spec.X))
+    loss.backward()
+    p = run_network(spec).passes[0]
+    assert p.loss == pytest.approx(loss.item(), rel=1e-12) == 2.1875
+    np.testing.assert_allclose(p.gradients["R1"], our_grad(*ours["R1"]), atol=1e-15)
+    np.testing.assert_allclose(p.gradients["W1"], our_grad(*ours["W1"]), rtol=1e-12)

@@ -8,6 +8,7 @@ view draws one node per vector (x_t, a_t, h_t, …); with `detail` (--expand) th
 every layer of the network in time. Names: network/cells.py; the spec: network/recurrent_spec.py."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -317,8 +318,18 @@ def step_names(layer: Layer, T: int, t: int) -> list[str]:
 
 
 def neuron_values(graph, layer: Layer, T: int, what: str = "value") -> np.ndarray:
-    """A layer's values (or gradients), T × width, gathered from its neurons step by step."""
+    """A layer's values (or gradients), T × width, gathered from its neurons step by step. A recurrent
+    layer's gradient is that of its output Ok, as the layer view has it: what the layers after it send
+    back to h_t, without what the next step sends (the state's own copy rule)."""
+    if what == "grad" and layer.type in CELLS:
+        return np.array([[output_share(graph, layer, n) for n in step_names(layer, T, t)] for t in range(1, T + 1)])
     return np.array([[float(graph[n][what]) for n in step_names(layer, T, t)] for t in range(1, T + 1)])
+
+
+def output_share(graph, layer: Layer, n: str) -> float:
+    """Σ of the gradients h_t_j's out-edges carry from outside its layer."""
+    inside = re.compile(rf"^[a-z]+{layer.index}({REVERSE})?_\d+_\d+$")
+    return float(sum(graph.edge(u, v, k)["grad"] for u, v, k in graph.out_edges(n) if not inside.match(v)))
 
 
 def state_names(layer: Layer, T: int, reverse: bool, letter: str = "h") -> list[str]:

@@ -88,14 +88,15 @@ def given_weights(table, kind, k, directions, width, current, n, gates, place):
         if units is not None and found != units:
             raise place.error("W" + suffix, f"W{k}{suffix} is for {found} units but W{k} for {units}")
         units = found
+        if "units" in table and table["units"] != units:
+            raise place.error("units", f"says {brief(table['units'])} but W{k}{suffix} ({shape_text(W.shape)}) is "
+                                       f"for {units} unit{'s' if units > 1 else ''} ({blocks_text(kind)})")
         if R.shape != (units, gates * units):
             raise place.error("R" + suffix, f"R{k}{suffix} is {shape_text(R.shape)} but with {units} unit"
                                             f"{'s' if units > 1 else ''} (from W{k}{suffix}) it must be "
                                             f"{units}×{gates * units}",
-                              hint=f"R maps the state (units) to the {blocks_text(kind)}")
-    if "units" in table and table["units"] != units:
-        raise place.error("units", f"says {brief(table['units'])} but W{k} is for {units} units "
-                                   f"({blocks_text(kind)})")
+                              hint=f"R maps the state ({units} unit{'s' if units > 1 else ''}) to "
+                                   f"{blocks_text(kind)}")
     return units, weights
 
 
@@ -147,13 +148,14 @@ def parse_bias(table, suffix, k, units, gates, kind, place) -> np.ndarray | None
 
 
 def initial_state(table, key, units, directions, place) -> tuple:
-    """h0 (c0): zeros by default; a number, a list of units numbers, or (two directions) two rows."""
+    """h0 (c0): zeros by default; a number, a list of units numbers (a 1×units row), or (two
+    directions) two rows: forward, reverse."""
     array = matrix(table.get(key, 0.0), place, key)
     if array.ndim == 0:
         array = np.full((directions, units), float(array))
     elif array.shape == (units,):
         array = np.tile(array, (directions, 1))
-    elif directions == 2 and array.shape == (2, units):
+    elif array.shape == (directions, units):
         pass
     else:
         rows = " (or two rows of them: forward, reverse)" if directions == 2 else ""
