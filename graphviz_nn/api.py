@@ -25,7 +25,8 @@ class Trace:
     numbers of each step), t.captions (each step in words), t.table(), t.explain("x"),
     t.diagnostics(), t.to_json(); pictures: t.svg(), t.render(folder), t.player(), t.to_graphviz().
     Picture options are those of the command line: theme, rankdir, dpi, slide, transparent,
-    frames ("auto" | "per-gate" | "per-level" | "none"), format or formats ("svg", "png", "pdf")."""
+    frames ("auto" | "per-gate" | "per-level" | "none"), format or formats ("svg", "png", "pdf"),
+    worksheet, and view="grid" (matrices as number grids, conv and pool gates window by window)."""
     graph: Graph
     steps: list = field(default_factory=list)
 
@@ -67,10 +68,12 @@ class Trace:
 
     def pictures(self, **options):
         from .render.export import Pictures
-        return Pictures(self.scene(), render_options(options))
+        view = options.pop("view", None)
+        return Pictures(self.scene(view), render_options(options))
 
-    def scene(self):
-        return report.scene(self.graph, self.steps, self.captions)
+    def scene(self, view: str | None = None):
+        """What the renderer draws; view="grid": the grid view (refused where nothing is a matrix)."""
+        return report.scene(self.graph, self.steps, self.captions, grid=grid_view(self.graph, view))
 
     def svg(self, **options) -> str:
         """The finished picture (every value and gradient) as SVG text."""
@@ -91,14 +94,18 @@ class Trace:
         in Jupyter. Picture options as for render(); the first of `formats` is its format."""
         import graphviz
         from .render.dot import to_dot
-        scene, o = self.scene(), render_options(options)
-        drawing = to_dot(scene.graph, o.theme, o.rankdir, o.title, scene.warned, o.slide, o.transparent)
+        from .render.grid import to_grid_dot
+        scene = self.scene(options.pop("view", None))
+        o = render_options(options)
+        drawing = (to_grid_dot if scene.grid else to_dot)(scene.graph, o.theme, o.rankdir, o.title, scene.warned,
+                                                           o.slide, o.transparent)
         return graphviz.Source(drawing.source, format=o.formats[0])
 
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
         from .render.export import render
-        return render(self.scene(), folder, render_options(options))
+        view = options.pop("view", None)
+        return render(self.scene(view), folder, render_options(options))
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,24 @@ class Player:
     def _repr_html_(self) -> str:
         import html
         return f'<iframe srcdoc="{html.escape(self.html)}" style="width:100%;height:520px;border:0"></iframe>'
+
+
+def grid_view(graph: Graph, view: str | None) -> bool:
+    """Whether to draw the grid view: view is None (the ordinary picture) or "grid"; the grid view
+    of a graph with no matrix to draw as a grid is refused, as the command line refuses it."""
+    if view is None:
+        return False
+    if view != "grid":
+        raise UserError(f"unknown view {view!r} for a formula or program",
+                        hint='use view="grid" (matrices as number grids), or leave it out; '
+                             "--view layers and neurons are network specs' views")
+    from .render.grid import GRID_MAX_CELLS, GRID_MAX_SIDE, has_grids
+    if not has_grids(graph):
+        raise UserError("--view grid draws matrices as number grids, and this graph has none: its values are "
+                        f"numbers, vectors, or matrices over {GRID_MAX_SIDE} rows or columns or "
+                        f"{GRID_MAX_CELLS} numbers",
+                        hint="leave --view out for the ordinary picture")
+    return True
 
 
 def render_options(options: dict):

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import UserError
-from .graph import OP, Graph, paused_cycle_collector
+from .graph import CONST, OP, Graph, paused_cycle_collector
 from .ops import OPS
 from .steps import BACKWARD, FORWARD, Step, step_of
 
@@ -95,7 +95,7 @@ def forward_scalars(graph: Graph, values: dict, steps: list | None) -> None:
             raise evaluation_error(graph, node, exc) from None
         values[n] = value
         if record is not None:
-            record(step_of((FORWARD, "gate", n, (n,), outs[n], xs, value, (), (), None)))
+            record(step_of((FORWARD, "gate", n, (n,), outs[n], xs, value, (), (), None, None)))
 
 
 def forward_arrays(graph: Graph, values: dict, steps: list | None) -> None:
@@ -149,8 +149,8 @@ def backward_scalars(graph: Graph, values: dict, seed, steps: list | None) -> Gr
         else:             # the copy gate: the shares of the gates using n add up, in order
             parts = tuple(map(shares.__getitem__, used))
             g = reduce(add, parts) if parts else 0.0    # left to right, as a loop would
-            if record is not None and parts:
-                record(step_of((BACKWARD, "copy", n, (n,), (), (), g, parts, (), None)))
+            if record is not None and parts and nodes[n]["kind"] != CONST:   # data: no gradient shown
+                record(step_of((BACKWARD, "copy", n, (n,), (), (), g, parts, (), None, None)))
         grads[n] = g
         edges = ins[n]
         if not edges:     # a leaf
@@ -174,7 +174,7 @@ def backward_scalars(graph: Graph, values: dict, seed, steps: list | None) -> Gr
                 shares[edge] = part
                 local[edge] = slope
         if record is not None:
-            record(step_of((BACKWARD, "gate", n, inputs, edges, xs, g, parts, slopes, None)))
+            record(step_of((BACKWARD, "gate", n, inputs, edges, xs, g, parts, slopes, None, None)))
     return Gradients(grads, shares, local)
 
 
@@ -206,7 +206,7 @@ def backward_arrays(graph: Graph, values: dict, seed, steps: list | None) -> Gra
             else:
                 parts = [shares[e] for e in used]
                 g = add_up(parts, values[n])
-                if steps is not None and parts:
+                if steps is not None and parts and nodes[n]["kind"] != CONST:
                     steps.append(Step(BACKWARD, "copy", n, (n,), (), grads=tuple(parts), output=g))
         grads[n] = g
         node = nodes[n]

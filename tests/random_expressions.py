@@ -3,14 +3,18 @@
 A tree is nested tuples: ("var", name), ("const", number) or (op, *children), with op a name of
 the registry's user-facing operators and functions ("index" for x[key]); a call that adds something
 after its inputs ends with it: ("leaky_relu", x, Slope(0.2)), ("sum", X, Axis(0)),
-("index", X, Key((1, slice(None)))). A tree can be written as nngraph source, built with the var()
-front end, evaluated by the independent numpy reference below, or built in torch.
+("index", X, Key((1, slice(None)))), ("conv2d", X, K, Keywords((("stride", 2), ("padding", 1)))).
+A tree can be written as nngraph source, built with the var() front end, evaluated by the
+independent numpy reference below, or built in torch.
 
 The generator draws the point first and builds the tree bottom-up with every subtree's value at
 hand, so it keeps domains valid by construction: log, sqrt and fractional powers get a positive
 argument, denominators stay away from 0, relu, abs, step, leaky_relu and prelu stay `MARGIN` away
 from their kinks (an argument is shifted by a literal when it comes too close), max and min (of
-several arguments, or of each slice) have no ties, and batchnorm's columns are spread out.
+several arguments, or of each slice, or of each maxpool window) have no ties, and batchnorm's
+columns are spread out. conv2d, maxpool, avgpool and flatten find their input shapes among the
+variables' (an image P, G and the kernels Q, M, N, r, k…), with strides, paddings and window sizes
+that give the shape asked for, partial windows included.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-MARGIN = 0.05          # distance kept from kinks (relu, abs, step, leaky_relu, prelu at 0; max/min ties)
+MARGIN = 0.05          # distance kept from kinks (relu, abs, step, leaky_relu, prelu at 0; max/min
+                       # and maxpool ties)
 LIMIT = 1e3            # no intermediate value larger than this (keeps exp and pow from overflowing)
 
 UNARY = ("neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "step",
@@ -34,15 +39,22 @@ REDUCE = ("sum", "mean", "max", "min", "var")
 AXES = (0, 1, -1)                                     # the axis= a reduction is written with
 SLOPES = (0.2, 0.1, 0.3)                              # leaky_relu(x, slope)'s literal slopes
 KEY_PARTS = (0, 1, 2, -1, slice(None), slice(0, 2), slice(1, None))
+STRIDES = (1, 2, 3)                                   # conv2d's and the pools' strides
+PADDINGS = (0, 1, 2)                                  # conv2d's rings of zeros
+SIZES = (1, 2, 3)                                     # the pools' windows: size×size
+POOLS = ("maxpool", "avgpool")
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 # Every op a tree can hold, and what each call can add after its inputs ("number": a literal such
 # as leaky_relu's slope; a keyword by its name): the coverage test holds these against the registry.
-GENERATED = frozenset(UNARY + BINARY + REDUCE + ("softmax", "matmul", "prelu", "batchnorm", "index"))
-EXTRAS = {"leaky_relu": {"number"}, **{name: {"axis"} for name in REDUCE}}
+GENERATED = frozenset(UNARY + BINARY + REDUCE + POOLS + ("softmax", "matmul", "prelu", "batchnorm",
+                                                         "index", "conv2d", "flatten"))
+EXTRAS = {"leaky_relu": {"number"}, **{name: {"axis"} for name in REDUCE},
+          "conv2d": {"stride", "padding"}, **{name: {"size", "stride"} for name in POOLS}}
 
 SCALAR_VARIABLES = {"x": (), "y": (), "z": ()}
 MATRIX_VARIABLES = {"s": (), "v": (3,), "u": (2,), "r": (1, 3), "k": (2, 1),
-                    "M": (2, 3), "N": (3, 2), "Q": (2, 2)}
+                    "M": (2, 3), "N": (3, 2), "Q": (2, 2),
+                    "P": (3, 3), "G": (4, 4), "w": (1, 4), "e": (1, 1)}   # images, flatten's row, 1×1
 SHIFTS = (0.0, 0.5, -0.75, 1.25, -1.5, 2.5, -3.0)
 SOFTPLUS_LINEAR = 20   # PyTorch's softplus is x itself above this threshold
 EPSILON = 1e-5         # PyTorch's batchnorm ε
@@ -70,6 +82,16 @@ class Axis:
 
 
 @dataclass(frozen=True)
+class Keywords:
+    """Keywords with literal integers, in the order written: conv2d(X, K, stride=2, padding=1) is
+    Keywords((("stride", 2), ("padding", 1))); one left out takes the op's default."""
+    items: tuple
+
+    def source(self):
+        return "".join(f", {name}={value}" for name, value in self.items)
+
+
+@dataclass(frozen=True)
 class Key:
     """An index of integers and slices: X[1, :] is Key((1, slice(None)))."""
     parts: tuple
@@ -84,7 +106,7 @@ def key_part(part) -> str:
     return str(part)
 
 
-EXTRA = (Slope, Axis, Key)
+EXTRA = (Slope, Axis, Keywords, Key)
 
 
 def is_variable(tree) -> bool:
@@ -130,6 +152,48 @@ def batchnorm(x, gamma, beta):
     return centred / np.sqrt((centred ** 2).mean(axis=0) + EPSILON) * gamma + beta
 
 
+def conv2d(x, k, stride=1, padding=0):
+    """The cross-correlation, from its definition: Y[h, w] = Σ_ij X₀[s·h + i, s·w + j]·K[i, j], X₀ being
+    X inside `padding` rings of zeros, for h < ⌊(H + 2p − kh)/s⌋ + 1 (w alike); a C×H×W X with an
+    F×C×kh×kw K gives F×H'×W', each filter summing over the channels too."""
+    x, k = np.asarray(x, dtype=float), np.asarray(k, dtype=float)
+    image = x.ndim == 2
+    if image:
+        x, k = x[None], k[None, None]
+    channels, height, width = x.shape
+    filters, _, kh, kw = k.shape
+    zeros = np.zeros((channels, height + 2 * padding, width + 2 * padding))
+    zeros[:, padding:padding + height, padding:padding + width] = x
+    y = np.zeros((filters, (height + 2 * padding - kh) // stride + 1,
+                  (width + 2 * padding - kw) // stride + 1))
+    for f, h, w in np.ndindex(y.shape):
+        y[f, h, w] = sum(zeros[c, stride * h + i, stride * w + j] * k[f, c, i, j]
+                         for c, i, j in np.ndindex(channels, kh, kw))
+    return y[0] if image else y
+
+
+def pool(pick):
+    """maxpool/avgpool from the definition: pick of each size×size window over the last two axes,
+    windows `stride` apart (stride = size when left out), partial windows dropped."""
+    def pooled(x, size=2, stride=None):
+        x = np.asarray(x, dtype=float)
+        stride = size if stride is None else stride
+        rows, cols = ((n - size) // stride + 1 for n in x.shape[-2:])
+        y = np.zeros(x.shape[:-2] + (rows, cols))
+        for cell in np.ndindex(y.shape):
+            lead, (h, w) = cell[:-2], cell[-2:]
+            y[cell] = pick([x[lead + (stride * h + i, stride * w + j)]
+                            for i in range(size) for j in range(size)])
+        return y
+    return pooled
+
+
+def flatten(x):
+    """A 1×N row of X's entries, row-major (the last index moving fastest)."""
+    x = np.asarray(x, dtype=float)
+    return np.array([[x[index] for index in np.ndindex(x.shape)]])
+
+
 def extreme(pick, pairwise):
     """max/min: of one argument's entries (along an axis), or entry by entry of several."""
     return lambda *xs, axis=None: pick(xs[0], axis=axis) if len(xs) == 1 else reduce(pairwise, xs)
@@ -153,6 +217,8 @@ REFERENCE = {
     "sum": np.sum, "mean": np.mean, "var": np.var,      # np.var: the population variance (ddof 0)
     "softmax": softmax, "batchnorm": batchnorm,
     "index": lambda a, key: a[key],
+    "conv2d": conv2d, "maxpool": pool(max), "avgpool": pool(lambda cells: sum(cells) / len(cells)),
+    "flatten": flatten,
 }
 
 
@@ -163,6 +229,8 @@ def compute(op, inputs, added=None):
             value = REFERENCE[op](*inputs, added.value)
         elif isinstance(added, Axis):
             value = REFERENCE[op](*inputs, axis=added.value)
+        elif isinstance(added, Keywords):
+            value = REFERENCE[op](*inputs, **dict(added.items))
         elif isinstance(added, Key):
             value = REFERENCE[op](*inputs, added.parts)
         else:
@@ -189,12 +257,14 @@ def variables_in(tree) -> set[str]:
 
 
 def forms_in(tree) -> set[str]:
-    """The ops of a tree, and each call's extra as "sum(axis)" or "leaky_relu(number)"."""
+    """The ops of a tree, and each call's extras as "sum(axis)", "leaky_relu(number)" or
+    "conv2d(stride)" (one per keyword written)."""
     if is_variable(tree) or tree[0] == "const":
         return set()
     added = extra(tree)
-    kind = {Slope: "number", Axis: "axis"}.get(type(added))
-    own = {tree[0]} | ({f"{tree[0]}({kind})"} if kind else set())
+    kinds = ({"number"} if isinstance(added, Slope) else {"axis"} if isinstance(added, Axis)
+             else {name for name, _ in added.items} if isinstance(added, Keywords) else set())
+    own = {tree[0]} | {f"{tree[0]}({kind})" for kind in kinds}
     return own.union(*(forms_in(c) for c in subtrees(tree)))
 
 
@@ -237,6 +307,8 @@ def to_var(tree, variables: dict):
         return args[0][added.parts]
     if isinstance(added, Axis):
         return getattr(fn, kind)(*args, axis=added.value)
+    if isinstance(added, Keywords):
+        return getattr(fn, kind)(*args, **dict(added.items))
     if isinstance(added, Slope):
         return getattr(fn, kind)(*args, added.value)
     return getattr(fn, kind)(*args)
@@ -261,6 +333,13 @@ def to_torch(tree, tensors: dict):
         return F.leaky_relu(a, 0.01 if added is None else added.value)
     if kind == "prelu":
         return torch_prelu(a, args[1])
+    keywords = dict(added.items) if isinstance(added, Keywords) else {}
+    if kind == "conv2d":
+        return torch_conv2d(a, args[1], **keywords)
+    if kind in POOLS:
+        return torch_pool(kind, a, **keywords)
+    if kind == "flatten":
+        return torch.flatten(a).reshape(1, -1)
     if kind == "batchnorm":
         columns = a.shape[1]          # γ, β: a number becomes one per column; torch 2.13's backward
         gamma, beta = (t.reshape(-1).expand(columns).contiguous()    # misreads a stride-0 weight
@@ -291,6 +370,25 @@ def torch_reduction(kind, t, axis):
                 "var": lambda u: torch.var(u, correction=0)}[kind](t)
     return {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin,
             "var": lambda u, dim: torch.var(u, dim=dim, correction=0)}[kind](t, dim=axis)
+
+
+def torch_conv2d(x, k, stride=1, padding=0):
+    """F.conv2d wants a batch of channels: an H×W X and a kh×kw K get both axes added (and lose
+    them after), a C×H×W X the batch axis."""
+    import torch.nn.functional as F
+    if x.dim() == 2:
+        return F.conv2d(x[None, None], k[None, None], stride=stride, padding=padding)[0, 0]
+    return F.conv2d(x[None], k, stride=stride, padding=padding)[0]
+
+
+def torch_pool(kind, x, size=2, stride=None):
+    """max_pool2d / avg_pool2d over the last two axes (torch's stride defaults to the size as
+    ours; ceil_mode False drops partial windows); a matrix gets a channel axis for the call."""
+    import torch.nn.functional as F
+    pool = F.max_pool2d if kind == "maxpool" else F.avg_pool2d
+    if x.dim() == 2:
+        return pool(x[None], size, stride)[0]
+    return pool(x, size, stride)
 
 
 def torch_prelu(x, a):
@@ -353,6 +451,49 @@ def indexings_to(shape, shapes) -> tuple:
     return tuple(found)
 
 
+def sliding(n: int, k: int, stride: int) -> int:
+    """Windows of k along n entries, stride apart, partial ones dropped (0 when k does not fit)."""
+    return (n - k) // stride + 1 if k <= n else 0
+
+
+@lru_cache(maxsize=None)
+def convolutions_to(shape, shapes) -> tuple:
+    """(X's shape, K's shape, stride, padding) of the conv2d calls giving `shape`: an H×W X with a
+    kh×kw K, or a C×H×W X with an F×C×kh×kw K (when the variables have such shapes); the kernel no
+    larger than the image, the padding narrower than the kernel (no window of zeros only)."""
+    found = []
+    for x, k, stride, padding in product(shapes, shapes, STRIDES, PADDINGS):
+        if not ((len(x), len(k)) == (2, 2) or (len(x), len(k)) == (3, 4) and k[1] == x[0]):
+            continue
+        if padding >= min(k[-2:]) or k[-2] > x[-2] or k[-1] > x[-1]:
+            continue
+        lead = () if len(x) == 2 else k[:1]
+        spatial = tuple(sliding(n + 2 * padding, m, stride) for n, m in zip(x[-2:], k[-2:]))
+        if all(spatial) and lead + spatial == shape:
+            found.append((x, k, stride, padding))
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def poolings_to(shape, shapes) -> tuple:
+    """(X's shape, size, stride) of the maxpool/avgpool calls giving `shape`: windows over X's
+    last two axes, its leading axes kept."""
+    found = []
+    for x, size, stride in product((s for s in shapes if len(s) >= 2), SIZES, STRIDES):
+        spatial = tuple(sliding(n, size, stride) for n in x[-2:])
+        if all(spatial) and x[:-2] + spatial == shape:
+            found.append((x, size, stride))
+    return tuple(found)
+
+
+@lru_cache(maxsize=None)
+def flattenings_to(shape, shapes) -> tuple:
+    """Shapes of arrays whose flatten is `shape` (1×N): N entries, at least one axis."""
+    if len(shape) != 2 or shape[0] != 1:
+        return ()
+    return tuple(s for s in shapes if s and int(np.prod(s)) == shape[1])
+
+
 @lru_cache(maxsize=None)
 def per_column(shape, shapes) -> tuple:
     """Shapes of a number or one entry per column of `shape`, no longer than it (prelu's a,
@@ -402,7 +543,7 @@ class Generator:
         if shape == ():
             kinds += ("reduce",) * (5 if self.matrices else 1)
         elif reductions_to(shape, self.shapes):
-            kinds += ("reduce",) * 2
+            kinds += ("reduce",) * 3
         if shape in MATMUL and self.matrices:
             kinds += ("matmul",) * 2
         if shape != () or not self.matrices:
@@ -411,6 +552,12 @@ class Generator:
             kinds += ("index",) * 2
         if len(shape) == 2 and shape[0] >= 2:
             kinds += ("batchnorm",)
+        if convolutions_to(shape, self.shapes):
+            kinds += ("conv2d",)
+        if poolings_to(shape, self.shapes):
+            kinds += ("pool",)
+        if flattenings_to(shape, self.shapes):
+            kinds += ("flatten",)
         kind = self.draw(one_of(*kinds))
         result = getattr(self, kind)(shape, depth + 1)
         assume(np.all(np.isfinite(result[1])) and np.all(np.abs(result[1]) < LIMIT))
@@ -501,6 +648,34 @@ class Generator:
         inner, key = options[self.draw(one_of(*range(len(options))))]
         return apply("index", self.node(inner, depth), added=Key(key))
 
+    def conv2d(self, shape, depth):
+        """conv2d(X, K[, stride=…][, padding=…]): a stride of 1 or a padding of 0 may be left out."""
+        options = convolutions_to(shape, self.shapes)
+        x, k, stride, padding = options[self.draw(one_of(*range(len(options))))]
+        image, kernel = self.node(x, depth), self.node(k, depth)
+        return apply("conv2d", image, kernel, **self.keywords(stride=(stride, 1), padding=(padding, 0)))
+
+    def pool(self, shape, depth):
+        """maxpool/avgpool(X[, size=…][, stride=…]): a size of 2, a stride equal to the size may be
+        left out; maxpool's windows have no ties."""
+        op = self.draw(one_of(*POOLS))
+        options = poolings_to(shape, self.shapes)
+        x, size, stride = options[self.draw(one_of(*range(len(options))))]
+        image = self.node(x, depth)
+        if op == "maxpool":
+            assume(windows_are_apart(image[1], size, stride))
+        return apply(op, image, **self.keywords(size=(size, 2), stride=(stride, size)))
+
+    def flatten(self, shape, depth):
+        return apply("flatten", self.node(self.draw(one_of(*flattenings_to(shape, self.shapes))), depth))
+
+    def keywords(self, **given) -> dict:
+        """{"added": Keywords(…)} with each keyword's literal, left out (sometimes) where it is the
+        default; {} when none is written."""
+        items = tuple((name, value) for name, (value, default) in given.items()
+                      if value != default or self.draw(st.booleans()))
+        return {"added": Keywords(items)} if items else {}
+
     def batchnorm(self, shape, depth):
         """batchnorm(X, γ, β): X n×m (n ≥ 2) with every column spread out, γ and β of m entries
         (or numbers)."""
@@ -525,6 +700,14 @@ def extreme_is_apart(value, axis, op) -> bool:
     first, second = (-1, -2) if op == "max" else (0, 1)
     gap = np.take(ordered, first, axis=along) - np.take(ordered, second, axis=along)
     return bool(np.all(np.abs(gap) > MARGIN))
+
+
+def windows_are_apart(value, size, stride) -> bool:
+    """In every size×size window of maxpool's, the maximum is MARGIN clear of the runner-up."""
+    rows, cols = (sliding(n, size, stride) for n in value.shape[-2:])
+    return all(extreme_is_apart(value[lead + (slice(stride * h, stride * h + size),
+                                              slice(stride * w, stride * w + size))], None, "max")
+               for lead in np.ndindex(value.shape[:-2]) for h, w in np.ndindex(rows, cols))
 
 
 def spread_out(node):

@@ -25,6 +25,7 @@ from ..render.export import RenderOptions, render, render_many
 from ..render.files import folder_name
 from ..trace.expr import MAX_LENGTH
 from ..trace.program import read_program
+from ..trace.statements import statement_graph
 from .expect import parse_answers
 from .signals import Interrupted, signals_as_exceptions
 from .values import parse_assignments, parse_number_or_matrix
@@ -40,6 +41,7 @@ Examples:
   nngraph "sigmoid(w0*x0+w1*x1+w2)" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3 --expand
   nngraph "relu(X@W1)@W2" --at "X=[[1,2],[-1,2]]" --at "W1=[[1,-1],[0.5,0]]" --at "W2=[[0.5],[1]]"
   nngraph "x**2+x*y" --at x=1,y=2 --json
+  nngraph "sum(maxpool(conv2d(X, K)))" --at "X=[[3,3,2,1],[0,0,1,3],[3,1,2,2],[3,1,2,2]]" --at "K=[[0,1],[2,2]]" --view grid
   nngraph examples/nets/25_relu_regression.toml --view neurons --plots
 
 \b
@@ -74,7 +76,7 @@ class Options:
     debug: bool = False
     expect: tuple = ()
     draw: str | None = None
-    view: str = "layers"
+    view: str | None = None
     plots: bool = False
     max_steps: int | None = None
     max_numbers: int = budget.DEFAULT_MAX_NUMBERS
@@ -142,8 +144,12 @@ class Options:
                    "(matrix sizes × training steps, --check included).")
 @click.option("--max-spec-bytes", type=click.IntRange(1), default=None,
               help="Network specs: refuse spec files larger than this (default 2,000,000).")
-@click.option("--view", type=click.Choice(["layers", "neurons"]), default="layers", show_default=True,
-              help="Network specs: one node per matrix, or one node per neuron and one edge per weight.")
+@click.option("--view", type=click.Choice(["layers", "neurons", "grid", "statements"]), default=None,
+              help="Network specs: one node per matrix (layers, the default), or one node per neuron and "
+                   "one edge per weight. grid: matrices drawn as number grids, conv and pool gates window "
+                   "by window (formulas and programs; specs with conv or pool layers). statements "
+                   "(programs): one box per named statement with its value and gradient, the shares "
+                   "of gradients that add up beside their edges — compact enough for a slide.")
 @click.option("--draw", metavar="STEPS", default=None,
               help='Network specs: the training steps drawn, e.g. "1-3,last" (the default), "every 10", '
                    '"all". The others keep their numbers (JSON, plots).')
@@ -201,9 +207,12 @@ def run(options: Options) -> int:
     constants = [name.strip() for text in options.const for name in text.split(",") if name.strip()]
     graph = build(source, values, expand=options.expand, keep_constants=options.const_nodes,
                   constants=constants, max_nodes=options.max_nodes, max_length=options.max_length)
+    if options.view == "statements":        # a program a statement at a time: one box per name
+        graph = statement_graph(graph)
     checks = budget.check_forward_passes(graph, MAX_CHECKED) if options.check else 0
     budget.check_formula(graph, options.max_numbers, options.max_work, checks, options.json)
     steps = engine.run(graph, seed)
+    grid = grid_view(graph, None if options.view == "statements" else options.view)
     verdicts = check_answers(graph, answers)      # names checked before anything is printed
     if options.json:       # --check, --explain and --expect were refused with --json: no answers here
         echo_json(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
@@ -217,9 +226,19 @@ def run(options: Options) -> int:
         wrong = echo_answers(verdicts, options) if verdicts else []
     status = status_of(graph, failed + wrong, options)
     if options.render:
-        scene = report.scene(graph, steps, Captions(graph, steps), marked={v.node for v in wrong})
+        scene = report.scene(graph, steps, Captions(graph, steps), marked={v.node for v in wrong}, grid=grid)
         echo_rendered(render(scene, output_folder(options), options.render_options), err=options.json)
     return status
+
+
+def grid_view(graph, view: str | None) -> bool:
+    """--view on a formula or program: grid or nothing (layers and neurons are a spec's views)."""
+    if view in ("layers", "neurons"):
+        raise UserError(f"--view {view} applies to network specs (.toml), not to formulas",
+                        hint="formulas and programs are drawn as they are, or with --view grid "
+                             "(matrices as number grids)")
+    from ..api import grid_view as drawn_as_grids
+    return drawn_as_grids(graph, view)
 
 
 def echo_answers(verdicts: list, options: Options) -> list:
@@ -267,10 +286,17 @@ def run_network_spec(options: Options) -> int:
                    ("applies to formulas, not to network specs",
                                            "apply to formulas, not to network specs"),
                    hint="a spec's values come from its [data] and [[layer]] tables (docs/networks.md)")
+    if options.view == "statements":
+        raise UserError("--view statements applies to formulas and programs, not to network specs",
+                        hint="a spec's views are layers (one node per matrix), neurons and grid")
     from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
-    run = run_spec(options.source, view=options.view, max_steps=options.max_steps or MAX_STEPS,
+    grid = options.view == "grid"
+    run = run_spec(options.source, view="layers" if grid else options.view or "layers",
+                   max_steps=options.max_steps or MAX_STEPS,
                    draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,
                    max_bytes=options.max_spec_bytes, json=options.json, expand=options.expand)
+    if grid:
+        check_spec_grids(run)
     if options.json:
         echo_json(run.to_json())
     else:
@@ -283,11 +309,26 @@ def run_network_spec(options: Options) -> int:
     return NUMERIC_TROUBLE if any(d.kind in ("nan", "inf") for d in found) else OK
 
 
+def check_spec_grids(run) -> None:
+    """--view grid on a spec: its layer view, with matrices as number grids and each conv or pool
+    gate window by window. The hook for conv spec layers: any spec whose layer-view graph has a
+    conv2d, maxpool or avgpool gate with its numbers small enough to draw (render/grid.py) gets it,
+    with no change here; the others are refused."""
+    from ..explain.windows import windowed
+    graphs = [p.graph for p in run.passes if p.drawn]
+    if not any(windowed(g, n) for g in graphs for n in g.gates()):
+        raise UserError("--view grid draws conv and pool layers as number grids, and this spec has none "
+                        "small enough to draw",
+                        hint="use --view layers or --view neurons; a formula such as "
+                             '"sum(maxpool(conv2d(X, K)))" takes --view grid')
+
+
 def render_network(run, options: Options):
     drawn = [p for p in run.passes if p.drawn] if options.render else []
     recipe = f"update: {run.optimizer.formula()} ({run.optimizer.constants()})" if run.optimizer else ""
     jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}",
-             report.scene(p.graph, p.steps, p.captions, label=f"{p.number} of {len(run.passes)}", recipe=recipe))
+             report.scene(p.graph, p.steps, p.captions, label=f"{p.number} of {len(run.passes)}", recipe=recipe,
+                          grid=options.view == "grid"))
             for p in drawn]
     render_options = replace(options.render_options, title=run.title or None)
 

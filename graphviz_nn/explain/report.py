@@ -83,11 +83,17 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def scene(graph: Graph, steps, captions, marked=frozenset(), label: str = "", recipe: str = ""):
+def scene(graph: Graph, steps, captions, marked=frozenset(), label: str = "", recipe: str = "",
+          grid: bool = False):
     """What the renderer needs of a run: the graph, its steps and captions, the nodes to mark
     (the diagnostics', and `marked`: wrong answers), and the gradients (then `recipe`, a training
-    step's update rule) as the final caption."""
+    step's update rule) as the final caption. grid: the grid view, matrices drawn as number grids
+    and each conv and pool gate told window by window (windows.py)."""
     from ..render.export import Scene      # the renderer only when something is drawn
     from .diagnostics import diagnostics
-    return Scene(shown_graph(graph), steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
-                 " · ".join(gradient_lines(graph) + ([recipe] if recipe else [])), label)
+    shown = shown_graph(graph)
+    if grid:
+        from .windows import grid_steps
+        steps, captions = grid_steps(shown, steps, captions)
+    return Scene(shown, steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
+                 " · ".join(gradient_lines(graph) + ([recipe] if recipe else [])), label, grid)

@@ -113,7 +113,12 @@ def share_rule(graph: Graph, v: str, arg: int) -> str:
     rule = local[arg] if arg < len(local) else "d"
     if node["op"] in ("recur", "matmul", "linear", "stack") or "d" in rule.split("⊙")[0]:
         return rule
-    return f"d⊙{rule}"
+    return times_d(rule)
+
+
+def times_d(rule: str) -> str:
+    """`d⊙z`, `d⊙(1 − z)`: the upstream gradient times a local derivative, bracketed where needed."""
+    return f"d⊙({rule})" if " + " in rule or " − " in rule.split("⊙")[0] else f"d⊙{rule}"
 
 
 def generic_copy(graph: Graph, step: Step, out: str) -> str:
@@ -260,7 +265,7 @@ def local_backward(graph: Graph, step: Step, out: str) -> str:
     n = step.gate
     node, args = graph[n], graph.args[n]
     local = OPS[node["op"]].local_text(list(args), n, node["p"])
-    parts = [f"∂{out}/∂{a} = d⊙{rule} = {fmt_value(g)}" if graph[a]["kind"] != CONST else f"{a} is data"
+    parts = [f"∂{out}/∂{a} = {times_d(rule)} = {fmt_value(g)}" if graph[a]["kind"] != CONST else f"{a} is data"
              for a, rule, g in zip(args, local, step.grads)]
     note = " — along the cell path d is only multiplied by f" if node["op"] == "lstm_c" else ""
     return f"backward · {OPS[node['op']].verb}, d = ∂{out}/∂{n} = {fmt_value(step.output)}: {'; '.join(parts)}{note}"

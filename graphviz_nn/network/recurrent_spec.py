@@ -187,3 +187,16 @@ def step_numbers(layer, n: int) -> int:
     return n * directions * layer.option("units") * (len(cell.gates) + len(cell.states))
 
 
+
+
+def step_costs(layer, in_width: int) -> tuple[int, int, int]:
+    """What one time step of the layer costs, for budget.py: multiply-adds of x_t·W and h·R (both
+    directions), entries computed elementwise (pre-activations, gates, states), and gates in the
+    graph — each gate costs its Python overhead (~100 µs a pass: build, forward, backward) however
+    small its vectors, and a layer holds 2 (rnn) or 3 (lstm, gru) gates per step and direction."""
+    directions = 2 if layer.option("bidirectional") else 1
+    units, gates = layer.option("units"), len(CELLS[layer.type].gates)
+    products = directions * (in_width + units) * gates * units
+    entries = directions * units * (gates + 2 * len(CELLS[layer.type].states))
+    per_step = {"rnn": 2, "lstm": 3, "gru": 3}[layer.type] + 1        # + the row or input, the stack's share
+    return products, entries, directions * per_step

@@ -6,7 +6,7 @@ helpers), elementary (arithmetic, literal gates, @, exp, log, …), activations,
 conv (conv2d, maxpool, avgpool, flatten, and the windows each output cell reads)."""
 from __future__ import annotations
 
-from .core import (ADD, DIES, LOCAL, MATMUL, MAX, MUL, OPS, SATURATES, Op, call, const, elementwise,
+from .core import (ADD, COMPOSITE, DIES, LOCAL, MATMUL, MAX, MUL, OPS, SATURATES, Op, call, const, elementwise,
                    infix, local_derivative, num, register, unary, unbroadcast)
 from .elementary import matmul_forward, matmul_shape, matmul_vjp
 from .activations import sigmoid, softmax_forward, softmax_vjp
@@ -19,7 +19,7 @@ FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu
              "max", "min", "sum", "mean", "var", "softmax", "batchnorm",
              "conv2d", "maxpool", "avgpool", "flatten")
 
-__all__ = ["ADD", "DIES", "LOCAL", "MATMUL", "MAX", "MUL", "OPS", "SATURATES", "Op", "FUNCTIONS",
+__all__ = ["ADD", "COMPOSITE", "DIES", "LOCAL", "MATMUL", "MAX", "MUL", "OPS", "SATURATES", "Op", "FUNCTIONS",
            "call", "const", "elementwise", "infix", "local_derivative", "num", "register", "unary",
            "unbroadcast", "matmul_forward", "matmul_shape", "matmul_vjp", "sigmoid", "softmax_forward",
            "softmax_vjp", "key_text", "conv_windows", "pool_windows"]

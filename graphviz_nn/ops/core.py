@@ -11,6 +11,7 @@ from ..numfmt import fmt_number
 
 # Gate kinds: how the backward pass treats the upstream gradient (DESIGN.md).
 ADD, MUL, MAX, LOCAL, MATMUL = "add", "mul", "max", "local", "matmul"
+COMPOSITE = "composite"              # a statement's gates folded into one (the statement view)
 # Diagnostics an op's local derivative can show: a relu that passes nothing back, a saturated σ.
 DIES, SATURATES = "dies", "saturates"
 

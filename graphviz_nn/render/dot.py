@@ -8,13 +8,14 @@ SVG, so a frame only needs to say which ids look how (frames.py, svg.py).
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..graph import CONST, OP, Graph, is_data
 from ..numfmt import SMALL_ARRAY, fmt_number, fmt_value, shape_text, summary
-from ..ops import OPS
+from ..ops import COMPOSITE, OPS
 from .escape import escape
 
 FONT = "DejaVu Sans"                     # measured by Graphviz; the SVG adds fallbacks
@@ -25,6 +26,8 @@ BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement 
 NODE_NUMBERS = 4                         # a variable's box shows a vector up to this long
 DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
 UPDATED = "after the update:"              # the label of a parameter's new value
+FORMULA_LINE = 28                        # characters of a statement's formula per line in its box
+SHARE_SIZE = 10                          # points: a share's number beside its edge (statement view)
 
 HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
 
@@ -82,16 +85,16 @@ def changes(theme: Theme, kind: str, state: str) -> dict[str, str]:
     return {}
 
 
-def number_cells(value, colour: str) -> str:
+def number_cells(value, colour: str, size: float | None = None) -> str:
     """A value as the inside of a TD: a number, a row as text, a small aligned matrix, or a summary."""
     a = np.asarray(value)
     if a.ndim == 0:
-        return font(fmt_number(a), colour)
+        return font(fmt_number(a), colour, size)
     if a.size > SMALL_ARRAY or a.ndim > 2:
-        return font(summary(a), colour)
+        return font(summary(a), colour, size)
     if a.ndim == 1:      # one number per observation: text, as the table prints it (a table would stretch)
-        return font(fmt_value(a), colour)
-    cells = "".join("<TR>" + "".join(f'<TD ALIGN="RIGHT">{font(fmt_number(x), colour)}</TD>' for x in row)
+        return font(fmt_value(a), colour, size)
+    cells = "".join("<TR>" + "".join(f'<TD ALIGN="RIGHT">{font(fmt_number(x), colour, size)}</TD>' for x in row)
                     + "</TR>" for row in a)
     return f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="1">{cells}</TABLE>'
 
@@ -109,6 +112,12 @@ def stack(*cells: str) -> str:
     return f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">{rows}</TABLE>'
 
 
+def side_by_side(*cells: str) -> str:
+    """TDs in one row (a TD holds text or one table, never both)."""
+    row = "".join(f"<TD>{c}</TD>" for c in cells)
+    return f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{row}</TR></TABLE>'
+
+
 def font(text: str, colour: str, size: float | None = None) -> str:
     size_attr = f' POINT-SIZE="{size}"' if size else ""
     text = escape(text).replace("\\", "\\\\")    # Graphviz reads \G, \N, \L in labels: \\ is one \
@@ -121,6 +130,7 @@ class Drawing:
     parts: dict[str, Part] = field(default_factory=dict)      # by id
     node_ids: dict[str, str] = field(default_factory=dict)    # graph node -> part id n<i>
     edge_index: dict[tuple, int] = field(default_factory=dict)   # (u, v, k) -> label index; (out, None, 0)
+    grids: dict = field(default_factory=dict)     # the grid view (grid.py): graph node -> its Grid
 
     def value_id(self, edge) -> str:
         return f"v{self.edge_index[edge]}"
@@ -160,6 +170,7 @@ class DotWriter:
         self.lines: list[str] = []
         self.index_of = {n: i for i, n in enumerate(graph.order)}
         self.compact = len(graph.order) > LABEL_NODES_UP_TO
+        self.boxed = graph.kind == "statements"      # numbers in the boxes (trace/statements.py)
         self.grouped = any(graph[n].get("group") for n in graph.order)
 
     def part(self, id: str, kind: str, warned: bool = False) -> dict[str, str]:
@@ -188,13 +199,14 @@ class DotWriter:
             stack(f"<TD>{mark}</TD>", f"<TD>{content}</TD>")
 
     def write(self) -> Drawing:
+        edges = [e for v in self.graph.order for e in self.graph.in_edges(v)]
+        self.edge_numbers = {e: i for i, e in enumerate(edges)} | {(self.graph.output, None, 0): len(edges)}
         self.header()
         top, groups = self.lines, {}          # a program's statement groups: lines per cluster
         for index, n in enumerate(self.graph.order):
             self.drawing.node_ids[n] = f"n{index}"
             self.lines = groups.setdefault(self.graph[n].get("group"), [])
             self.node(index, n)
-        edges = [e for v in self.graph.order for e in self.graph.in_edges(v)]
         for index, edge in enumerate(edges):
             self.lines = groups.setdefault(self.edge_group(edge), [])
             self.edge(index, edge)
@@ -273,8 +285,9 @@ class DotWriter:
         attrs = [f"rankdir={self.rankdir}", f"pad={PAD_INCHES}", "nodesep=0.25", "ranksep=0.3",
                  f'bgcolor="{"transparent" if self.transparent else t.background}"',
                  "outputorder=edgesfirst", f'fontname="{FONT}"']
-        if self.slide:
-            attrs += ['ratio="fill"', 'size="13.33,7.5!"']     # a 16:9 slide, landscape
+        if self.slide:      # a 16:9 slide, landscape; pinned frames have the laid-out shape already
+            attrs += ['size="13.33,7.5!"'] + ([] if self.pins else ['ratio="fill"'])   # (and neato -n2
+            # crashes on ratio=fill with xlabels)
         if rank_spans(self.graph) > BOUNDED_EFFORT_ABOVE:   # long or many edges: bound dot's effort
             attrs += ["nslimit=1", "nslimit1=1", "mclimit=0.1", "remincross=false"]
         if self.grouped:
@@ -301,15 +314,59 @@ class DotWriter:
     def gate(self, index: int, n: str) -> None:
         node = self.graph[n]
         c = self.part(f"n{index}", "gate", n in self.warned)
-        symbol = OPS[node["op"]].symbol(node["p"])
+        op = OPS[node["op"]]
+        if op.gate == COMPOSITE:          # a whole statement: its name over its formula, in a box
+            formula = op.text([self.graph.label(u) for u in self.graph.args[n]], node["p"])
+            lines = textwrap.wrap(f"= {formula}", FORMULA_LINE, break_on_hyphens=False) or [""]
+            top = f"<B>{font(self.graph.label(n), c['font'], 12)}</B>"
+            bottom = stack(*(f'<TD ALIGN="LEFT">{font(line, c["font"], 10)}</TD>' for line in lines),
+                           *self.numbers_in_box(index, n))
+            shape, style = 'shape=box, margin="0.1,0.04"', ["rounded", "filled"]
+        else:
+            top, bottom = font(op.symbol(node["p"]), c["font"], 13), self.gate_name(n, c["font"])
+            shape, style = "shape=circle, margin=0.02", ["filled"]
         label = (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0">'
-                 f'<TR><TD>{font(symbol, c["font"], 13)}</TD></TR>'
-                 f'<TR><TD>{self.gate_name(n, c["font"])}</TD></TR></TABLE>')
+                 f'<TR><TD>{top}</TD></TR><TR><TD>{bottom}</TD></TR></TABLE>')
         extra = ", penwidth=2.6" if n == self.graph.output else ""      # the output is marked
-        extra += ", penwidth=2.5, style=\"filled,dashed\"" if n in self.warned else ", style=filled"
-        self.lines.append(f'  n{index} [id="n{index}", shape=circle, margin=0.02, '
+        if n in self.warned:
+            extra += ", penwidth=2.5"
+            style.append("dashed")
+        extra += f", style={style[0]}" if len(style) == 1 else f', style="{",".join(style)}"'
+        self.lines.append(f'  n{index} [id="n{index}", {shape}, '
                           f'fillcolor="{c["fill"]}", color="{c["pen"]}"{extra}, '
                           f'label=<{label}>{self.pinned(f"n{index}")}];')
+
+    def numbers_in_box(self, index: int, n: str) -> list[str]:
+        """The statement view: a statement's value and gradient in its own box (the value cell is
+        its first out-edge's, so the frames reveal it when the statement is computed; the gradient
+        cell is its total, as a variable's). Edges then carry only the shares that add up."""
+        if not self.boxed:
+            return []
+        node = self.graph[n]
+        out = self.graph.out_edges(n)[0] if self.graph.out_edges(n) else (n, None, 0)
+        value_id, grad_id = f"v{self.edge_numbers[out]}", f"s{index}"
+        v, s = self.part(value_id, "value"), self.part(grad_id, "sum")
+        grad = font("", s["font"]) if node["grad"] is None else number_cells(node["grad"], s["font"])
+        value = number_cells(node["value"], v["font"])
+        return [f'<TD{self.td_id(value_id)} BGCOLOR="{v["bg"]}">{self.marked(value_id, value)}</TD>',
+                f'<TD{self.td_id(grad_id)}>{self.marked(grad_id, grad)}</TD>'] + self.shares_sent(n)
+
+    def shares_sent(self, n: str) -> list[str]:
+        """`dW += …`: what the statement sends back to each input whose gradient adds up from
+        several statements (the copy rule), as CS231n's code writes it."""
+        rows = []
+        for edge in self.graph.in_edges(n):
+            u = edge[0]
+            if len(self.graph.users[u]) < 2 or self.graph[u]["kind"] == CONST:
+                continue
+            grad_id = f"g{self.edge_numbers[edge]}"
+            g = self.part(grad_id, "grad")
+            share = self.graph.edge(*edge)["grad"]
+            text = font(f"d{self.graph.label(u)} += ", g["font"], SHARE_SIZE)
+            numbers = "" if share is None else number_cells(share, g["font"], SHARE_SIZE)
+            rows.append(f'<TD{self.td_id(grad_id)} ALIGN="LEFT" BGCOLOR="{g["bg"]}">'
+                        f'{self.marked(grad_id, side_by_side(text, numbers))}</TD>')
+        return rows
 
     def gate_name(self, n: str, colour: str) -> str:
         """Generated names (a, b, …) small under the symbol; a name the user gave (h1) readable."""
@@ -352,6 +409,9 @@ class DotWriter:
         attrs = self.graph.edge(*edge)
         self.drawing.edge_index[edge] = index
         grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
+        if self.boxed:            # the numbers are in the boxes
+            self.lines.append(f'  {self.node_id(u)} -> {self.node_id(v)} [id="t{index}"{self.pinned(f"t{index}")}];')
+            return
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
                      near=self.label_place(u, v))
 
@@ -375,6 +435,8 @@ class DotWriter:
         out = self.graph.output
         node = self.graph[out]
         self.drawing.edge_index[(out, None, 0)] = index
+        if self.boxed:            # the statement view: the output's box shows both numbers
+            return
         self.lines.append(f'  result [id="result", shape=plaintext, '
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])

@@ -13,11 +13,13 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import UserError
-from ..graph import CONST, Graph
-from ..numfmt import fmt_value
+from ..graph import CONST, OP, Graph
+from ..numfmt import fmt_number, fmt_value
+from ..ops import OPS
 from . import layout
 from .files import staged_folder
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
+from .grid import to_grid_dot
 from .frames import Frame, css_rules, frame_css, group_steps, part_classes, timeline
 from .player import PlayerStep, player_html, steps_player_html
 from .svg import svg_template, with_part_classes
@@ -61,6 +63,7 @@ class Scene:
     warned: set = field(default_factory=set)
     summary: str = ""
     label: str = ""             # which pass of a run this is, for the player's step slider
+    grid: bool = False          # the grid view: matrices as number grids (render/grid.py)
 
 
 def render(scene: Scene, target: Path, options: RenderOptions) -> Rendered:
@@ -114,8 +117,9 @@ class Pictures:
         check_drawable(graph, options.max_draw)
         self.theme = THEMES[options.theme]
         self.warned = scene.warned
-        self.drawing = to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
-                              options.slide, options.transparent)
+        self.to_dot = to_grid_dot if scene.grid else to_dot
+        self.drawing = self.to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
+                                   options.slide, options.transparent)
         self.layout = layout.layout(self.drawing.source,                  # the one layout
                                     coordinates="pdf" in options.formats or bool(options.worksheet))
         groups = [] if options.frames == "none" else group_steps(graph, steps, options.frames)
@@ -259,8 +263,9 @@ def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
     pinned where the one layout put them, drawn by `neato -n2` (no new layout) in one process."""
     pins = positions(pictures.layout.json)
     o = pictures.options
-    sources = [to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide, o.transparent,
-                      state_of=lambda part, i=f.index: pictures.line.state(part, i), pins=pins).source
+    sources = [pictures.to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide,
+                               o.transparent, state_of=lambda part, i=f.index: pictures.line.state(part, i),
+                               pins=pins).source
                for f in [pictures.final] + pictures.frames]
     pdfs = layout.render_positioned(sources, "pdf")
     rendered.files.append(write_bytes(folder / "graph.pdf", pdfs[0]))
@@ -281,8 +286,8 @@ def write_worksheet(pictures: Pictures, scene: Scene, folder: Path, rendered: Re
     marks = {part: f"({k})" for k, part in enumerate(order, start=1)}
     o, pins = pictures.options, positions(pictures.layout.json)
     for name, blank in (("worksheet", True), ("key", False)):
-        source = to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide, o.transparent,
-                        pins=pins, marks=marks, blank=blank).source
+        source = pictures.to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide,
+                                 o.transparent, pins=pins, marks=marks, blank=blank).source
         for fmt in ("svg", "pdf"):
             rendered.files.append(write_bytes(folder / f"{name}.{fmt}", layout.render_positioned([source], fmt)[0]))
     rendered.files.append(write_text(folder / "answers.txt", answer_lines(pictures, marks)))
@@ -294,9 +299,24 @@ def blank_order(pictures: Pictures, scene: Scene, kinds: tuple) -> list[str]:
     line = timeline(pictures.graph, pictures.drawing, scene.steps, scene.captions,
                     [[i] for i in range(len(scene.steps))])
     data = {f"g{i}" for (u, _, _), i in pictures.drawing.edge_index.items() if pictures.graph[u]["kind"] == CONST}
-    chosen = [p for p in pictures.drawing.parts.values()          # (a target's edge has no gradient)
-              if p.kind in kinds and p.id[0] in "vgs" and p.id not in data and line.known_at.get(p.id, 0) > 0]
-    return [p.id for p in sorted(chosen, key=lambda p: (line.known_at[p.id], p.id))]
+    chosen = [(line.known_at[p.id], p.id) for p in pictures.drawing.parts.values()   # (a target's edge
+              if p.kind in kinds and p.id[0] in "vgs" and p.id not in data      # has no gradient)
+              and line.known_at.get(p.id, 0) > 0]
+    return [id for _, id in sorted(chosen + blank_grids(pictures, line, kinds))]
+
+
+def blank_grids(pictures: Pictures, line, kinds: tuple) -> list[tuple[int, str]]:
+    """The grid view: a whole grid is one numbered box (its cells left empty), a gate's values
+    (x<i>) or a gradient (d<i>), found when its first number is."""
+    found = []
+    for n, grid in pictures.drawing.grids.items():
+        for grad in (False, True):
+            wanted = ("grad" in kinds and grad and grid.grad) or \
+                ("value" in kinds and not grad and pictures.graph[n]["kind"] == OP)
+            known = [line.known_at.get(c, 0) for c in grid.cell_ids(grad)] if wanted else []
+            if known and min(known) > 0:
+                found.append((min(known), grid.whole_id(grad)))
+    return found
 
 
 def answer_lines(pictures: Pictures, marks: dict[str, str]) -> str:
@@ -304,9 +324,15 @@ def answer_lines(pictures: Pictures, marks: dict[str, str]) -> str:
     graph, drawing = pictures.graph, pictures.drawing
     edges = {f"{letter}{i}": edge for edge, i in drawing.edge_index.items() for letter in "vg"}
     nodes = {drawing.sum_id(n): n for n in graph.order}
+    grids = {grid.whole_id(grad): (n, grad) for n, grid in drawing.grids.items() for grad in (False, True)}
     out = graph.label(graph.output)
     lines = []
     for part, mark in marks.items():
+        if part in grids:
+            n, grad = grids[part]
+            lines.append(f"{mark} ∂{out}/∂{graph.label(n)}: {every_number(graph[n]['grad'])}" if grad else
+                         f"{mark} {graph.label(n)} = {formula(graph, n)}: {every_number(graph[n]['value'])}")
+            continue
         if part in nodes:
             n = nodes[part]
             lines.append(f"{mark} ∂{out}/∂{graph.label(n)}, all paths added: {fmt_value(graph[n]['grad'])}")
@@ -321,6 +347,18 @@ def answer_lines(pictures: Pictures, marks: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def formula(graph: Graph, n: str) -> str:
+    """`maxpool(a)`: what a gate computes, from its arguments' names."""
+    return OPS[graph[n]["op"]].text([graph.label(u) for u in graph.args[n]], graph[n]["p"])
+
+
+def every_number(value) -> str:
+    """A grid's numbers in nested brackets, however many (fmt_value summarises big ones)."""
+    import numpy as np
+    a = np.asarray(value, dtype=float)
+    return fmt_number(a) if a.ndim == 0 else "[" + ", ".join(every_number(row) for row in a) + "]"
+
+
 def positions(layout_json: dict) -> dict[str, str]:
     """Where the layout put each node (by name) and edge (by id), as DOT attributes."""
     pins = {"graph": f'bb="{layout_json["bb"]}"' + (f'; lp="{layout_json["lp"]}"' if "lp" in layout_json else "")}
@@ -331,7 +369,8 @@ def positions(layout_json: dict) -> dict[str, str]:
             pins[node["name"]] = f'pos="{node["pos"]}", width={node["width"]}, height={node["height"]}'
     for edge in layout_json.get("edges", []):
         if "id" in edge:
-            pins[edge["id"]] = f'pos="{edge["pos"]}"' + (f', lp="{edge["lp"]}"' if "lp" in edge else "")
+            pins[edge["id"]] = f'pos="{edge["pos"]}"' + "".join(f', {key}="{edge[key]}"' for key in ("lp", "xlp")
+                                                                 if key in edge)
     return pins
 
 

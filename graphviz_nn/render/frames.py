@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..graph import Graph
 from ..steps import BACKWARD, FORWARD, UPDATE, Step
 from .dot import ACTIVE, HIDDEN, KNOWN, PENDING, Drawing, Part, Theme, changes
+from .grid import cell_part, node_cells
 
 PER_GATE_LIMIT = 80               # above this many steps, frames group by topological level
 MAX_FRAMES = 120                  # and levels merge until a GIF has at most about this many
@@ -111,7 +112,16 @@ def timeline(graph: Graph, drawing: Drawing, steps: list[Step], captions,
 
 
 def apply_step(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tuple[list[str], list[str]]:
-    """The parts a step makes known, and the parts it highlights."""
+    """The parts a step makes known, and the parts it highlights (only parts the drawing has: in
+    the grid view an edge out of a grid node carries no numbers)."""
+    if step.cells is not None:
+        known, active = window_parts(drawing, step)
+    else:
+        known, active = step_parts(graph, drawing, waiting, step)
+    return [p for p in known if p in drawing.parts], [p for p in active if p in drawing.parts]
+
+
+def step_parts(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tuple[list[str], list[str]]:
     label = drawing.value_id if step.phase == FORWARD else drawing.grad_id
     known, active = [], []
     for edge in step.edges:
@@ -127,16 +137,31 @@ def apply_step(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tup
     if step.phase == UPDATE:          # the parameter's new value appears in its box, or under a weight
         news = [drawing.after_id(n) for n in step.nodes] + [drawing.weight_after_id(e) for e in step.edges]
         active += [p for p in news if p in drawing.parts]
+    if drawing.grids:                 # a grid's numbers appear all at once, where an edge's would
+        if step.phase == FORWARD and step.kind in ("inputs", "gate"):
+            active += [c for n in step.nodes for c in node_cells(drawing, n, False)]
+        elif step.kind in ("seed", "copy") and step.gate:
+            active += node_cells(drawing, step.gate, True)
     return known, active
 
 
+def window_parts(drawing: Drawing, step: Step) -> tuple[list[str], list[str]]:
+    """A window step (explain/windows.py): the cells it writes become known, the cells it reads
+    and writes and its gate are highlighted."""
+    reads = [cell_part(drawing, c) for c in step.cells.reads]
+    writes = [cell_part(drawing, c) for c in step.cells.writes]
+    known = [p for p in writes if p]
+    return known, [p for p in reads if p] + known + [drawing.node_ids[step.gate]]
+
+
 def settle(graph: Graph, drawing: Drawing, waiting: dict, n: str) -> list[str]:
-    """A variable's total gradient is shown once every gate it feeds has sent its part back."""
+    """A variable's total gradient is shown once every gate it feeds has sent its part back
+    (in the grid view: every number of its gradient grid)."""
     waiting[n] -= 1
+    if waiting[n] != 0 or len(graph.users[n]) != 1:     # fan-out: the copy step shows it
+        return []
     total = drawing.sum_id(n)
-    if waiting[n] == 0 and len(graph.users[n]) == 1 and total in drawing.parts:   # fan-out: the copy step
-        return [total]
-    return []
+    return ([total] if total in drawing.parts else []) + node_cells(drawing, n, True)
 
 
 def combine_captions(phase: str, captions: list[str]) -> str:

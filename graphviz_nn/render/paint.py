@@ -23,7 +23,7 @@ CELL_SHAPES = {"polygon": ("bg", None), "text": ("font", None)}
 
 
 @lru_cache(maxsize=64)
-def font(size_px: int):
+def font(size_px: float):
     for name in FONT_FILES:
         try:
             return ImageFont.truetype(name, size_px, layout_engine=ImageFont.Layout.BASIC)   # no shaping: fast
@@ -162,7 +162,7 @@ def draw_shape(draw: ImageDraw.ImageDraw, s: Shape, k: float, fill, stroke) -> N
     if s.tag == "text":
         if fill and s.text.strip():
             x, y = s.points[0]
-            draw.text((x * k, y * k), s.text, fill=fill, font=font(max(1, round(s.size * k))), anchor=s.anchor)
+            draw.text((x * k, y * k), s.text, fill=fill, font=font(max(1.0, round(s.size * k * 4) / 4)), anchor=s.anchor)
     elif s.tag == "ellipse" and (fill or stroke):
         (cx, cy), (rx, ry) = s.points
         draw.ellipse(((cx - rx) * k, (cy - ry) * k, (cx + rx) * k, (cy + ry) * k),

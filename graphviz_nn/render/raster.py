@@ -26,6 +26,7 @@ SPLIT_MS = 20                       # GIF: the graph's change shown this long be
 SPLIT_ABOVE = 250_000               # GIF: unchanged pixels a split saves (≈ 1 byte per 50 pixels)
 
 BEFORE, ALL_KNOWN, ALL_ACTIVE, ACTIVE_HIDING_SUMS = "before", "known", "active", "active-hiding-sums"
+KNOWN_HIDING_SUMS = "known-hiding-sums"
 
 
 def fitted_dpi(template: SvgTemplate, dpi: int, max_pixels: int) -> int:
@@ -40,7 +41,8 @@ def before(part: Part) -> str:
 
 LOOKS = {BEFORE: before, ALL_KNOWN: lambda p: KNOWN,
          ALL_ACTIVE: lambda p: KNOWN if p.kind == "sum" else ACTIVE,
-         ACTIVE_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else ACTIVE}
+         ACTIVE_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else ACTIVE,
+         KNOWN_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else KNOWN}
 
 
 class Rasterizer:
@@ -55,8 +57,8 @@ class Rasterizer:
         self.convert = lambda image: image          # to the frames' mode (GIF: palette indices)
         self.ink_of = None                          # GIF: caption coverage -> palette index
         self.font = font(round(CAPTION_SIZE * self.k))
-        self.sums = {p.id: "s" + p.id[1:] for p in line.parts.values()
-                     if p.kind == "node" and "s" + p.id[1:] in line.parts}
+        self.sums = {p.id: "s" + p.id[1:] for p in line.parts.values()     # a box holding a total:
+                     if p.kind in ("node", "gate") and "s" + p.id[1:] in line.parts}   # a variable, a statement
         self.owner = {total: node for node, total in self.sums.items()}
 
     def look(self, name: str) -> Image.Image:
@@ -88,7 +90,9 @@ class Rasterizer:
         hidden = total is not None and self.line.state(self.line.parts[total], i) == HIDDEN
         if state == ACTIVE:
             return ACTIVE_HIDING_SUMS if hidden else ALL_ACTIVE
-        return BEFORE if state == PENDING or hidden else ALL_KNOWN
+        if state == PENDING:
+            return BEFORE
+        return (BEFORE if part.kind == "node" else KNOWN_HIDING_SUMS) if hidden else ALL_KNOWN
 
     def region(self, part_id: str) -> tuple[int, int, int, int] | None:
         box = self.picture.boxes.get(part_id)

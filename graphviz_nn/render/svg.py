@@ -15,7 +15,9 @@ MIN_CAPTION_WIDTH = 420.0         # points: narrow graphs get a wider caption ba
 
 SVG_SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="[^"]*"')
 # Graphviz 2.43 writes a TD's ID only as the group of a link: <g id="a_v3"><a xlink:href="#" …>
-CELL_LINK = re.compile(r'<g id="a_([vgsuy]\d+)"><a [^>]*>\n')    # values, grads, sums, updated values
+# values, grads, sums, updated values; the grid view's cells (x<i>_<k> a value's number, d<i>_<k> a
+# gradient's: grid.py) and its node headers (n<i>, the part a frame highlights)
+CELL_LINK = re.compile(r'<g id="a_([vgsuyxdn]\d+(?:_\d+)?)"><a [^>]*>\n')
 CELL_LINK_END = "</a>\n</g>\n"
 NODE_GROUP = re.compile(r'<g id="(n\d+)" class="node">')
 

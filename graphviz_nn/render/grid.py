@@ -1,0 +1,228 @@
+"""The grid view: small matrices drawn as number grids inside their nodes, one part per number.
+
+A node whose value is a small matrix (an image, a kernel, a feature map) is a box: its header (a
+variable's name; a gate's symbol and name, in a rounded cell: the part n<i> a frame highlights),
+the grid of its value and under it the grid of its gradient. C×H×W values are C maps side by side
+(labelled [0], [1], …), N×C×H×W (F×C×kh×kw kernels) N rows of C maps. Every number is a part of its
+own, x<i>_<k> for the k-th number (row-major) of node n<i>'s value and d<i>_<k> for its gradient's,
+so a frame can light a window or reveal one number (frames.py); the edges out of such a node carry
+no numbers, the node shows them. Values with more than GRID_MAX_SIDE rows or columns in a map or
+more than GRID_MAX_CELLS numbers, vectors and numbers keep the ordinary drawing (dot.py).
+
+The cells have no borders: the grid lines are the map's background seen through the cell spacing,
+so neighbouring cells never overlap (a raster frame pastes each cell on its own).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..graph import CONST, is_data
+from ..numfmt import fmt_number
+from ..ops import OPS
+from .dot import THEMES, DotWriter, Drawing, font
+
+GRID_MAX_SIDE = 16          # rows or columns of one map
+GRID_MAX_CELLS = 256        # numbers in a node's value
+NUMBER_SIZE = 10            # points
+CHAR_WIDTH = 6.4            # points per character of a number at NUMBER_SIZE (DejaVu Sans digits)
+CELL_HEIGHT = 16            # points
+LINE_WIDTH = 2              # points between cells: the grid lines (1 would vanish in rasters without
+                            # supersampling, where Pillow's polygons cover their edge pixels)
+
+
+def gridded(value) -> bool:
+    """Whether a value is drawn as a grid: a matrix or a stack of matrices of readable size."""
+    shape = np.shape(value)
+    if not 2 <= len(shape) <= 4:
+        return False
+    size = int(np.prod(shape))
+    return 0 < size <= GRID_MAX_CELLS and max(shape[-2:]) <= GRID_MAX_SIDE
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where a node's numbers are: its index in the drawing, its value's shape, and whether a
+    gradient grid is drawn under the value's (data has none)."""
+    index: int
+    shape: tuple
+    grad: bool
+
+    def cell_id(self, index: tuple, grad: bool = False) -> str:
+        flat = int(np.ravel_multi_index(tuple(int(i) for i in index), self.shape))
+        return f"{'d' if grad else 'x'}{self.index}_{flat}"
+
+    def cell_ids(self, grad: bool = False) -> list[str]:
+        letter = "d" if grad else "x"
+        return [f"{letter}{self.index}_{k}" for k in range(int(np.prod(self.shape)))]
+
+    def whole_id(self, grad: bool = False) -> str:
+        """The whole grid, as a worksheet numbers it: x<i> or d<i>."""
+        return f"{'d' if grad else 'x'}{self.index}"
+
+
+def cell_part(drawing: Drawing, cell) -> str | None:
+    """The part id of a steps.Cell (node, index, grad), or None where that number is not a cell."""
+    grid = drawing.grids.get(cell.node)
+    if grid is None or (cell.grad and not grid.grad):
+        return None
+    return grid.cell_id(cell.index, cell.grad)
+
+
+def node_cells(drawing: Drawing, node: str, grad: bool) -> list[str]:
+    """Every cell of a node's value (or gradient) grid; none when it is not drawn as a grid."""
+    grid = drawing.grids.get(node)
+    if grid is None or (grad and not grid.grad):
+        return []
+    return grid.cell_ids(grad)
+
+
+def has_grids(graph) -> bool:
+    """Whether the grid view draws anything of this graph as a grid."""
+    return any(drawn_as_grid(graph, n) for n in graph.order)
+
+
+def drawn_as_grid(graph, n: str) -> bool:
+    node = graph[n]
+    if node["kind"] == CONST and not is_data(graph, n):
+        return False                      # a literal constant: a parameter of its gate
+    return node.get("value") is not None and gridded(node["value"])
+
+
+class GridWriter(DotWriter):
+    """DotWriter with matrices as grids in their nodes; everything else drawn as DotWriter does."""
+
+    def gate(self, index: int, n: str) -> None:
+        if not drawn_as_grid(self.graph, n):
+            return super().gate(index, n)
+        node = self.graph[n]
+        c = self.part(f"n{index}", "gate", n in self.warned)
+        symbol = OPS[node["op"]].symbol(node["p"])
+        mark = f" {font(self.marks[f'x{index}'], self.theme.ink, 9)}" if f"x{index}" in self.marks else ""
+        head = (f'<TD{self.td_id(f"n{index}")} BGCOLOR="{c["fill"]}" COLOR="{c["pen"]}" BORDER="1" '
+                f'STYLE="rounded" CELLPADDING="3">{font(symbol, c["font"], 12)} '
+                f'{self.gate_name(n, c["font"])}{mark}</TD>')
+        pen = 2.6 if n == self.graph.output else 1.2
+        self.box(index, n, head, "rounded,filled", pen)
+
+    def variable(self, index: int, n: str) -> None:
+        if not drawn_as_grid(self.graph, n):
+            return super().variable(index, n)
+        c = self.part(f"n{index}", "node", n in self.warned)
+        head = (f'<TD{self.td_id(f"n{index}")} BGCOLOR="{c["fill"]}" CELLPADDING="2">'
+                f'{font(self.graph.label(n), c["font"], 12)}</TD>')
+        self.box(index, n, head, "filled", 1.2)
+
+    def box(self, index: int, n: str, head: str, style: str, pen: float) -> None:
+        """The node: its header over its value grid over its gradient grid (and, after a training
+        step, the parameter's new value)."""
+        node = self.graph[n]
+        grid = Grid(index, tuple(np.shape(node["value"])), node["kind"] != CONST and node["grad"] is not None)
+        self.drawing.grids[n] = grid
+        width = cell_width(node["value"], node["grad"] if grid.grad else None)
+        rows = [head, f'<TD ALIGN="CENTER">{self.maps(grid, node["value"], False, width)}</TD>']
+        if grid.grad:
+            name = f"∂{self.differentiated()}/∂{self.graph.label(n)}"
+            rows += [f'<TD ALIGN="CENTER">{self.heading(grid.whole_id(True), name)}</TD>',
+                     f'<TD ALIGN="CENTER">{self.maps(grid, node["grad"], True, width)}</TD>']
+        after = self.after_row(index, node)
+        table = ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0">'
+                 + "".join(f"<TR>{r}</TR>" for r in rows) + after + "</TABLE>")
+        warned = n in self.warned
+        colour = self.theme.warn if warned else self.theme.ink
+        dashed = ",dashed" if warned else ""
+        self.lines.append(f'  n{index} [id="m{index}", shape=box, style="{style}{dashed}", '
+                          f'fillcolor="{self.theme.node_fill}", color="{colour}", '
+                          f'penwidth={2.5 if warned else pen}, margin="0.06,0.04", '
+                          f'label=<{table}>{self.pinned(f"n{index}")}];')
+
+    def differentiated(self) -> str:
+        """What the gradients are of, as the captions name it: the output, or the sum of its
+        entries (a matrix output seeded with ones: ∂Σa/∂X), or the seeded output (seed·a)."""
+        out = self.graph[self.graph.output]
+        name, seed = self.graph.label(self.graph.output), out.get("grad")
+        if seed is None or np.ndim(seed) == 0:
+            return name
+        return f"Σ{name}" if np.all(np.asarray(seed) == 1) else f"(seed·{name})"
+
+    def heading(self, whole: str, name: str) -> str:
+        """A gradient grid's title; on a worksheet its number, `(3) ∂c/∂X` (a gate's value grid has
+        its number in the gate's header, `conv a (2)`)."""
+        mark = f"{self.marks[whole]} " if whole in self.marks else ""
+        return font(mark + name, self.theme.grad, 9)
+
+    def maps(self, grid: Grid, values, grad: bool, width: int) -> str:
+        """A value (or gradient) as its maps: one, a row of C, or N rows of C."""
+        a = np.asarray(values, dtype=float).reshape(grid.shape)
+        lead = grid.shape[:-2]
+        if not lead:
+            return self.map_table(grid, a, (), grad, width)
+        rows = [[(c,) for c in range(lead[0])]] if len(lead) == 1 else \
+            [[(n, c) for c in range(lead[1])] for n in range(lead[0])]
+        lines = []
+        for row in rows:
+            cells = []
+            for at in row:
+                title = "" if grad else f"<TR><TD>{font('[' + ','.join(map(str, at)) + ']', self.theme.ink, 8)}</TD></TR>"
+                body = self.map_table(grid, a[at], at, grad, width)
+                cells.append(f'<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+                             f"{title}<TR><TD>{body}</TD></TR></TABLE></TD>")
+            lines.append("<TR>" + "".join(cells) + "</TR>")
+        return f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="4" CELLPADDING="0">{"".join(lines)}</TABLE>'
+
+    def map_table(self, grid: Grid, a: np.ndarray, at: tuple, grad: bool, width: int) -> str:
+        """One H×W map, a part per number; the grid lines are the table's background."""
+        blank = self.blank and grid.whole_id(grad) in self.marks
+        kind = "grad" if grad else "value"
+        rows = []
+        for r in range(a.shape[0]):
+            cells = []
+            for col in range(a.shape[1]):
+                id = grid.cell_id(at + (r, col), grad)
+                look = self.part(id, kind)
+                bg = self.theme.node_fill if look["bg"] == "transparent" else look["bg"]
+                text = "" if blank else fmt_number(a[r, col])
+                cells.append(f'<TD{self.td_id(id)} BGCOLOR="{bg}" WIDTH="{width}" HEIGHT="{CELL_HEIGHT}" '
+                             f'FIXEDSIZE="TRUE" ALIGN="RIGHT">{font(text, look["font"], NUMBER_SIZE)}</TD>')
+            rows.append("<TR>" + "".join(cells) + "</TR>")
+        # a fixed size: a table in a wider cell would be stretched (a 1×1 map as wide as its node)
+        line = LINE_WIDTH
+        size = (f'WIDTH="{a.shape[1] * (width + line) + line}" '
+                f'HEIGHT="{a.shape[0] * (CELL_HEIGHT + line) + line}"')
+        return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="{line}" CELLPADDING="1" FIXEDSIZE="TRUE" {size} '
+                f'BGCOLOR="{self.theme.pending}">{"".join(rows)}</TABLE>')
+
+    def edge(self, index: int, edge: tuple) -> None:
+        """An edge out of a grid node is a plain arrow: the node shows the numbers it carries."""
+        if edge[0] not in self.drawing.grids:
+            return super().edge(index, edge)
+        self.drawing.edge_index[edge] = index
+        self.lines.append(f'  {self.node_id(edge[0])} -> {self.node_id(edge[1])} '
+                          f'[id="t{index}"{self.pinned(f"t{index}")}];')
+
+    def output_edge(self, index: int) -> None:
+        out = self.graph.output
+        if out not in self.drawing.grids:
+            return super().output_edge(index)
+        self.drawing.edge_index[(out, None, 0)] = index
+        self.lines.append(f'  result [id="result", shape=plaintext, '
+                          f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
+        self.lines.append(f'  {self.node_id(out)} -> result [id="t{index}"{self.pinned(f"t{index}")}];')
+
+
+def cell_width(value, grad) -> int:
+    """One width for every cell of a node, its value's and its gradient's: the grids align."""
+    numbers = [np.asarray(value, dtype=float).ravel()] + ([np.asarray(grad, dtype=float).ravel()]
+                                                          if grad is not None else [])
+    longest = max(len(fmt_number(x)) for a in numbers for x in a)
+    return round(max(2, longest) * CHAR_WIDTH + 4)
+
+
+def to_grid_dot(graph, theme: str = "light", rankdir: str = "LR", title: str | None = None,
+                warned=frozenset(), slide: bool = False, transparent: bool = False,
+                state_of=None, pins: dict[str, str] | None = None, marks: dict[str, str] | None = None,
+                blank: bool = False) -> Drawing:
+    """to_dot's drawing in the grid view (the same arguments)."""
+    return GridWriter(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent,
+                      state_of, pins, marks, blank).write()
