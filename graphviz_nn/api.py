@@ -14,6 +14,7 @@ from .graph import Graph, paused_cycle_collector
 from .trace.builder import DEFAULT_MAX_NODES, GraphBuilder
 from .trace.expr import MAX_LENGTH
 from .trace.program import trace_source
+from .trace.statements import statement_graph
 from .trace.var import Var, trace_value
 
 
@@ -164,20 +165,23 @@ def build(source, values: dict, *, expand=False, keep_constants=False, constants
     return graph
 
 
-def trace(source, *, expand=False, keep_constants=False, const=(), seed=None,
+def trace(source, *, expand=False, keep_constants=False, const=(), seed=None, statements=False,
           max_nodes=DEFAULT_MAX_NODES, **values) -> Trace:
     """Trace an expression or a program and run forward and backward: `trace("x*y", x=3, y=4)`,
     `trace("h = relu(w*x); L = (h - y)**2", w=0.5, x=1, y=2, const=["y"])`, or a Var built
     with var() (`trace(x*y)`; keywords then give its variables other values: `trace(x*y, x=5)`).
     expand: composite gates as primitives (σ → *−1, exp, +1, 1/x); keep_constants: literals as
     nodes; const: names of inputs that are data (no gradient); seed: the gradient started from
-    at the output (default ones)."""
+    at the output (default ones); statements: the statement view (the command line's --view
+    statements), one gate per named statement, its formula, value and gradient."""
     if isinstance(source, Var) and const:
         raise TypeError("for Vars, mark data with var(name, value, const=True)")
     graph = build(source, values, expand=expand, keep_constants=keep_constants, constants=const,
                   max_nodes=max_nodes)
     if isinstance(source, Var) and values:
         given(graph, values)
+    if statements:
+        graph = statement_graph(graph)
     return Trace(graph, engine.run(graph, seed))
 
 

@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..graph import CONST, Graph
+from ..graph import CONST, Graph, is_data
 from ..numfmt import fmt_number, fmt_value, shape_text
-from ..ops import ADD, FUNCTIONS, OPS
+from ..ops import ADD, COMPOSITE, FUNCTIONS, OPS
 from ..steps import FORWARD, Step
 from .noise import cleaned, cleaned_result
 
@@ -110,9 +110,13 @@ def backward_caption(graph: Graph, step: Step) -> str:
     node, op = graph[n], OPS[graph[n]["op"]]
     args = graph.args[n]
     locals_ = op.local_text([graph.label(u) for u in args], graph.label(n), node["p"])
+    if op.gate == COMPOSITE and is_scalar(upstream):      # a statement: its partial derivatives' numbers
+        locals_ = [f"{s} = {operand(upstream)}·{operand(slope)}" for s, slope in zip(locals_, step.local)]
     parts = [edge_formula(graph, edge, symbolic, upstream, grad)
              for edge, symbolic, grad in zip(step.edges, locals_, step.grads)]
     verb = op.verb or op.symbol(node["p"])
+    if op.gate == COMPOSITE:
+        verb = f"{verb} {graph.label(n)}"
     if op.gate == ADD and all(s == "1" for s in locals_) and is_scalar(upstream):
         verb = f"{verb} {fmt_number(upstream)} to {inputs_phrase(len(args))}"
     return f"backward · {verb}: " + ", ".join(parts)
@@ -125,6 +129,8 @@ def inputs_phrase(count: int) -> str:
 def edge_formula(graph: Graph, edge, symbolic: str, upstream, grad) -> str:
     """`∂f/∂x += 1·y = 2`: `+=` where the input feeds several gates (its parts add up)."""
     u = edge[0]
+    if is_data(graph, u):
+        return f"{graph.label(u)} is data"
     equals = "+=" if len(graph.users[u]) > 1 else "="
     name = f"{derivative(graph, graph.label(u))} {equals}"
     if not is_scalar(grad) or not is_scalar(upstream):

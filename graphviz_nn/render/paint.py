@@ -76,6 +76,7 @@ class Picture:
         self.translate = pairs(translate)[0]
         self.parts = parts
         self.shapes: list[Shape] = []
+        self.inner: dict[str, list[str]] = {}       # a box's own parts: a statement's numbers, a grid's cells
         self.read(graph, None)
         self.boxes = self.part_boxes()
 
@@ -83,7 +84,10 @@ class Picture:
         for child in element:
             tag = child.tag[len(SVG):]
             if tag == "g":
-                self.read(child, self.parts.get(child.get("id"), part))
+                inner = self.parts.get(child.get("id"))
+                if inner is not None and part is not None and part.kind in ("gate", "node"):
+                    self.inner.setdefault(part.id, []).append(inner.id)
+                self.read(child, inner or part)
             elif tag in ("polygon", "ellipse", "path", "polyline", "text"):
                 self.shapes.append(self.shape(tag, child, part))
 

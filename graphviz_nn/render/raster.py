@@ -27,6 +27,10 @@ SPLIT_ABOVE = 250_000               # GIF: unchanged pixels a split saves (≈ 1
 
 BEFORE, ALL_KNOWN, ALL_ACTIVE, ACTIVE_HIDING_SUMS = "before", "known", "active", "active-hiding-sums"
 KNOWN_HIDING_SUMS = "known-hiding-sums"
+KNOWN_BLANK, ACTIVE_BLANK = "known-blank", "active-blank"          # boxes without their numbers
+NUMBERS = ("value", "grad", "sum")
+BLANK = {ALL_KNOWN: KNOWN_BLANK, KNOWN_HIDING_SUMS: KNOWN_BLANK, ALL_ACTIVE: ACTIVE_BLANK,
+         ACTIVE_HIDING_SUMS: ACTIVE_BLANK}
 
 
 def fitted_dpi(template: SvgTemplate, dpi: int, max_pixels: int) -> int:
@@ -42,7 +46,9 @@ def before(part: Part) -> str:
 LOOKS = {BEFORE: before, ALL_KNOWN: lambda p: KNOWN,
          ALL_ACTIVE: lambda p: KNOWN if p.kind == "sum" else ACTIVE,
          ACTIVE_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else ACTIVE,
-         KNOWN_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else KNOWN}
+         KNOWN_HIDING_SUMS: lambda p: HIDDEN if p.kind == "sum" else KNOWN,
+         KNOWN_BLANK: lambda p: HIDDEN if p.kind in NUMBERS else KNOWN,
+         ACTIVE_BLANK: lambda p: HIDDEN if p.kind in NUMBERS else ACTIVE}
 
 
 class Rasterizer:
@@ -131,12 +137,29 @@ class Rasterizer:
         shift = round(self.template.shift * self.k)
         for frame in self.line.frames:
             for part_id in self.changed(frame.index):
-                region = self.region(part_id)
-                if region:
-                    look = self.look(self.source(self.line.parts[part_id], frame.index))
-                    canvas.paste(look.crop(region), (region[0] + shift, region[1]))
+                box = self.source(self.line.parts[part_id], frame.index)
+                self.paste(canvas, part_id, box, shift)
+                for inner in self.picture.inner.get(part_id, []):     # the numbers in a box
+                    look = self.inner_look(box, self.line.parts[inner], frame.index)
+                    if look:
+                        self.paste(canvas, inner, look, shift)
             self.caption(canvas, frame.caption)
             yield canvas
+
+    def paste(self, canvas: Image.Image, part_id: str, look: str, shift: int) -> None:
+        region = self.region(part_id)
+        if region:
+            canvas.paste(self.look(look).crop(region), (region[0] + shift, region[1]))
+
+    def inner_look(self, box: str, part: Part, i: int) -> str | None:
+        """Which look to paste a number inside a box from (a statement's share, a grid's cell),
+        the box pasted from look `box`; None where the box's look shows it as it is."""
+        state = self.line.state(part, i)
+        if state == HIDDEN:
+            return BLANK.get(box, BEFORE)
+        if box == BEFORE or (state == ACTIVE and box not in (ALL_ACTIVE, ACTIVE_HIDING_SUMS)):
+            return self.source(part, i)
+        return None
 
     def changed(self, i: int) -> set[str]:
         """Parts to repaint in frame i; a changed total gradient repaints its variable's box."""

@@ -49,7 +49,7 @@ def statement_vjp(g, out, xs, p: Statement):
     return tuple(grads.nodes[n] for n in p.inputs)
 
 
-register(name="statement", gate=COMPOSITE, arity=None, verb="chain rule through the statement",
+register(name="statement", gate=COMPOSITE, arity=None, verb="the chain rule through",
          forward=statement_forward, vjp=statement_vjp, symbol=lambda p: "=",
          text=lambda a, p: p.formula(a),
          local_text=lambda a, o, p: [f"∂{o}/∂{x}" for x in a])
@@ -82,19 +82,19 @@ def shown(graph: Graph, n: str) -> bool:
 
 
 def statement_of(graph: Graph, top: str) -> tuple[list[str], Statement]:
-    """The gates computing `top` back to the named values it reads (its inputs, in order of use)."""
-    body, inputs, todo = {top}, [], [top]
-    while todo:
-        for u in graph.args[todo.pop()]:
-            if u in body or u in inputs:
-                continue
-            if shown(graph, u):
-                inputs.append(u)
-            else:
-                body.add(u)
-                todo.append(u)
+    """The gates computing `top` back to the named values it reads (its inputs, in the order the
+    formula reads them, left to right)."""
+    body, inputs, todo = set(), [], [top]
+    while todo:                                      # depth first, the first argument first
+        n = todo.pop()
+        if n in body or n in inputs:
+            continue
+        if n != top and shown(graph, n):
+            inputs.append(n)
+        else:
+            body.add(n)
+            todo.extend(reversed(graph.args[n]))
     order = [n for n in graph.order if n in body or n in inputs]
-    inputs.sort(key=order.index)
     attrs = {n: ({**graph[n], "kind": INPUT} if n in inputs else dict(graph[n])) for n in order}
     args = {n: [] if n in inputs else list(graph.args[n]) for n in order}
     sub = Graph(top, [n for n in order if n in inputs] + [n for n in order if n not in inputs],
