@@ -18,6 +18,7 @@ from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from . import layout
 from .files import staged_folder
+from .latex import latex_escape
 from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
 from .grid import to_grid_dot
 from .frames import Frame, css_rules, frame_css, group_steps, part_classes, timeline
@@ -383,16 +384,6 @@ def beamer_snippet(frames: list[Frame]) -> str:
                      f"keepaspectratio]{{frames/{i - 1:03d}.pdf}}\\\\[2pt]")
         lines.append(f"  \\footnotesize {latex_escape(frame.caption)}}}")
     return "\n".join(lines) + "\n"
-
-
-def latex_escape(text: str) -> str:
-    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
-                    "∂": r"$\partial$", "·": r"$\cdot$", "σ": r"$\sigma$", "−": r"$-$", "×": r"$\times$",
-                    "→": r"$\to$", "←": r"$\leftarrow$", "ᵀ": r"$^\top$", "²": r"$^2$", "‖": r"$\|$",
-                    "≤": r"$\le$", "≥": r"$\ge$", "Σ": r"$\Sigma$", "η": r"$\eta$", "δ": r"$\delta$",
-                    "ŷ": r"$\hat y$", "÷": r"$\div$", "…": r"\dots{}"}
-    return "".join(replacements.get(ch, ch) for ch in text)
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -1,0 +1,38 @@
+"""frames.tex captions compile under any LaTeX engine: ASCII only, math symbols and Greek letters
+as commands in balanced math mode, LaTeX's special characters escaped."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import given, strategies as st
+
+import graphviz_nn as nn
+from graphviz_nn.render.latex import latex_escape
+
+PROGRAMS = Path(__file__).parent.parent / "examples" / "programs"
+
+
+def compiles_plainly(tex: str) -> bool:
+    """ASCII, an even number of unescaped $, and no bare special character."""
+    unescaped = re.sub(r"\\[\\&%$#_{}]|\\textbackslash\{\}|\\textasciitilde\{\}|\\\^\{\}", "", tex)
+    math_free = re.sub(r"\$[^$]*\$", "", unescaped)
+    return tex.isascii() and unescaped.count("$") % 2 == 0 and not re.search(r"[&%#~^]", math_free)
+
+
+def test_symbols_and_letters_become_commands():
+    assert latex_escape("∂L/∂W₁ = Σₜ d⊙x") == r"$\partial$L/$\partial$W$_{1}$ = $\Sigma$$_{t}$ d$\odot$x"
+    assert latex_escape("cʹ1 = φ(α·x)") == r"c$'$1 = $\phi$($\alpha$$\cdot$x)"
+    assert latex_escape("Γ Α 50% a_b #1 ŷ") == r"$\Gamma$ $\mathrm{A}$ 50\% a\_b \#1 $\hat y$"
+
+
+@given(st.text(max_size=40))
+def test_any_text_comes_out_ascii_with_balanced_math(text):
+    assert compiles_plainly(latex_escape(text))
+
+
+def test_every_programs_captions_escape_plainly():
+    for name in sorted(PROGRAMS.glob("*.nn")):
+        for statements in (False, True):
+            for caption in nn.trace(name.read_text(encoding="utf-8"), statements=statements).captions:
+                assert compiles_plainly(latex_escape(caption)), (name.name, caption)
