@@ -177,6 +177,15 @@ def test_the_picture_shows_clusters_names_and_no_gradient_for_data(nngraph, tmp_
     assert 'font-weight="bold"' in svg                           # h1, h2, L: names the user gave
 
 
+def test_no_frame_lights_a_gradient_on_a_datas_edge():
+    """The backward step of `e - y` sends nothing to y: its edge's (empty) gradient cell stays
+    unlit, and no step makes y's gradient known."""
+    pictures = nn.trace("e = w*x; L = (e - y)**2", w=0.5, x=1, y=2, const=["y"]).pictures()
+    y_edge = next(pictures.drawing.grad_id(edge) for edge in pictures.drawing.edge_index if edge[0] == "y")
+    line = pictures.line
+    assert all(line.state(line.parts[y_edge], f.index) != "active" for f in line.frames if y_edge in line.parts)
+
+
 @pytest.mark.parametrize("content,message", [
     (None, "cannot read the program"),
     (b"a = x\xff", "not UTF-8"),
