@@ -30,7 +30,7 @@ from ..ops import conv_windows, pool_windows
 from ..ops.conv import pool_p
 from ..render.grid import drawn_as_grid
 from ..steps import BACKWARD, FORWARD, Cell, Cells, Step
-from .captions import derivative, operand
+from .captions import Captions, derivative, operand
 from .noise import cleaned
 
 WINDOWED = ("conv2d", "maxpool", "avgpool")
@@ -61,25 +61,18 @@ def grid_steps(graph: Graph, steps: Sequence[Step], captions: Sequence[str]) -> 
     return out, GridCaptions(graph, out, captions, sources)
 
 
-class GridCaptions(Sequence):
+class GridCaptions(Captions):
     """The captions of grid_steps: a window step's written here on first use, the others' read
     from the captions given."""
 
     def __init__(self, graph: Graph, steps: list[Step], captions: Sequence[str], sources: list):
-        self.graph, self.steps, self.captions, self.sources = graph, steps, captions, sources
-        self.written: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self.steps)
+        super().__init__(graph, steps, window_caption)
+        self.captions, self.sources = captions, sources
 
     def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if self.sources[i] is not None:
+        if isinstance(i, int) and self.sources[i] is not None:
             return self.captions[self.sources[i]]
-        if i not in self.written:
-            self.written[i] = window_caption(self.graph, self.steps[i])
-        return self.written[i]
+        return super().__getitem__(i)
 
 
 # ---- the steps ---------------------------------------------------------------------------------
