@@ -152,3 +152,9 @@ def test_specs_refuse_it_with_one_line(nngraph, argv, words):
     root = Path(__file__).parent.parent
     result = nngraph(root / argv[0], "--view", "statements", "--no-render")
     assert result.status == 2 and words in result.err and result.err.count("error:") == 1
+
+
+def test_a_long_statement_is_clipped_in_its_box():
+    source = "L = " + " + ".join(f"x*{i}" for i in range(1, 400))
+    svg = nn.trace(source, x=1, statements=True).svg()
+    assert "x * 1 + x * 2" in svg and "x * 399" not in svg and " …" in svg
