@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,10 @@ def test_each_file_carries_all_its_numbers(name):
 
 # ---- the numbers: finite differences -------------------------------------------------------------
 
-@pytest.mark.parametrize("name", EXAMPLES)
+KINKS = {"42_noughts_and_crosses.nn"}     # its maxima tie at the file's numbers: checked below, off the ties
+
+
+@pytest.mark.parametrize("name", [n for n in EXAMPLES if n not in KINKS])
 def test_gradients_agree_with_finite_differences(name):
     t = run(name)
     numeric = finite_differences(name, t)
@@ -321,3 +325,127 @@ def test_the_two_directional_steps_are_boxes_that_hold_both_states():
         assert graph[node]["group"] == title and inside(centres[node], clusters[title]), node
     for w in ("W", "Wʹ", "U", "Uʹ"):
         assert not any(inside(centres[w], box) for box in clusters.values()), w
+
+
+# ---- exercises 40 and 42: convolutions, drawn with --view grid ----------------------------------
+
+EXERCISE_40 = {                      # the file, and what its statements are in torch.nn.functional
+    "40_1_valid.nn": lambda F, X, K: {"A": F.conv2d(X, K)},
+    "40_2_maxpool.nn": lambda F, X, K: {"A": F.conv2d(X, K), "P": F.max_pool2d(F.conv2d(X, K), 2, stride=1)},
+    "40_3_avgpool.nn": lambda F, X, K: {"A": F.conv2d(X, K), "Q": F.avg_pool2d(F.conv2d(X, K), 2, stride=1)},
+    "40_4_stride2.nn": lambda F, X, K: {"A": F.conv2d(X, K, stride=2)},
+    "40_5_stride3.nn": lambda F, X, K: {"A": F.conv2d(X, K, stride=3)},
+    "40_6_padding.nn": lambda F, X, K: {"A": F.conv2d(X, K, padding=1)},
+}
+EXERCISE_42 = "42_noughts_and_crosses.nn"
+
+
+def test_the_convolution_examples_are_found():
+    assert set(EXERCISE_40) | {EXERCISE_42} <= set(EXAMPLES)
+    assert {n for n in EXAMPLES if n.startswith("40_")} == set(EXERCISE_40)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISE_40) + [EXERCISE_42])
+def test_the_convolution_examples_are_drawn_as_grids(name):
+    """The header's command draws them with --view grid, and the stride-0 part says why not."""
+    assert f"nngraph examples/programs/{name} --view grid" in source(name)
+
+
+def test_exercise_40_says_why_there_is_no_stride_0(nngraph):
+    """The sheet's "stride 0": a header gives the command and its one error line, as nngraph prints it."""
+    header = source("40_5_stride3.nn")
+    command = re.search(r'^#\s+(nngraph "conv2d\(X, K, stride=0\)".*)$', header, re.MULTILINE).group(1)
+    said = re.search(r"^#\s+(error: .*)$", header, re.MULTILINE).group(1)
+    status, _, err = nngraph(*shlex.split(command)[1:], "--no-render")
+    assert status == 2 and err.splitlines()[0] == said
+    assert "40_5_stride3.nn" in source("40_6_padding.nn")        # the padding example points to it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXERCISE_40))
+def test_exercise_40_matches_torch(name):
+    """Every statement's value and every gradient, against torch.nn.functional on the file's X and K."""
+    torch = pytest.importorskip("torch")
+    t = run(name)
+    v = tensors(torch, t)
+    values = {node: value[0, 0] for node, value in
+              EXERCISE_40[name](torch.nn.functional, v["X"][None, None], v["K"][None, None]).items()}
+    last = values.get("P", values.get("Q", values["A"]))
+    assert_same(t, last.sum(), values, v, name)
+    assert set(t.grad) == {"X", "K"}
+
+
+def scores(t: nn.Trace) -> dict[str, float]:
+    """Each picture's score, by the picture's name: m_k is max(A_k), A_k = conv2d(picture, K)."""
+    text = source(EXERCISE_42)
+    pictures = dict(re.findall(r"^(A\d) = conv2d\((\w+), K\)$", text, re.MULTILINE))
+    maxima = dict(re.findall(r"^(m\d) = max\((A\d)\)$", text, re.MULTILINE))
+    return {pictures[a]: float(t.graph[m]["value"]) for m, a in maxima.items()}
+
+
+def test_exercise_42_the_threshold_separates_noughts_from_crosses():
+    """The header's threshold: every cross scores above it, every nought below; the margin is the gap."""
+    t = run(EXERCISE_42)
+    threshold = float(re.search(r"cross if m > ([\d.]+), nought if m < \1", source(EXERCISE_42)).group(1))
+    found = scores(t)
+    assert sorted(found) == ["cross1", "cross2", "nought1", "nought2"]
+    crosses = [m for name, m in found.items() if name.startswith("cross")]
+    noughts = [m for name, m in found.items() if name.startswith("nought")]
+    assert max(noughts) < threshold < min(crosses)
+    assert float(t.value) == min(crosses) - max(noughts) > 0
+    assert set(t.grad) == {"K"}                                 # the pictures are data
+
+
+def test_exercise_42_scores_are_the_maxima_of_the_convolutions():
+    """Independently of nngraph: each 3×3 window's sum of products with K, by numpy."""
+    t = run(EXERCISE_42)
+    given = inputs(t)
+    windows = np.lib.stride_tricks.sliding_window_view
+    for picture, score in scores(t).items():
+        assert score == (windows(given[picture], (3, 3)) * given["K"]).sum(axis=(-2, -1)).max(), picture
+
+
+def test_exercise_42_at_the_ties_the_check_accepts_the_convention(nngraph):
+    """Nought 1's four windows all score 7 and the two crosses 8: kinks, where --check compares
+    with the nearer one-sided derivative and names each kink."""
+    status, out, err = nngraph(PROGRAMS / EXERCISE_42, "--check", "--no-render")
+    assert status == 0, out + err
+    assert "MISMATCH" not in out and "kink of max" in out and "kink of min" in out
+
+
+def off_the_ties() -> np.ndarray:
+    """The file's K moved by a small random matrix: no two windows tie any more."""
+    return np.array(inputs(run(EXERCISE_42))["K"]) + np.random.default_rng(42).uniform(-0.01, 0.01, (3, 3))
+
+
+def test_exercise_42_off_the_ties_gradients_agree_with_finite_differences():
+    K = off_the_ties()
+    t = run(EXERCISE_42, K=K)
+    slope = np.zeros_like(K)
+    for index in np.ndindex(K.shape):
+        moved = []
+        for step in (STEP, -STEP):
+            value = K.copy()
+            value[index] += step
+            moved.append(float(run(EXERCISE_42, K=value).value))
+        slope[index] = (moved[0] - moved[1]) / (2 * STEP)
+    np.testing.assert_allclose(t.grad["K"], slope, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ties", [True, False], ids=["the file's K", "off the ties"])
+def test_exercise_42_matches_torch(ties):
+    """The scores and the margin at the file's K; the gradient off the ties (at a tie torch's max
+    shares the gradient out evenly, nngraph gives it to the first: both are subgradients)."""
+    torch = pytest.importorskip("torch")
+    t = run(EXERCISE_42) if ties else run(EXERCISE_42, K=off_the_ties())
+    v = tensors(torch, t)
+    F = torch.nn.functional
+    m = {p: F.conv2d(v[p][None, None], v["K"][None, None]).max() for p in ("nought1", "nought2", "cross1", "cross2")}
+    margin = torch.min(m["cross1"], m["cross2"]) - torch.max(m["nought1"], m["nought2"])
+    if ties:
+        assert float(t.value) == margin.item()
+        for k, p in enumerate(m, 1):
+            assert float(t.graph[f"m{k}"]["value"]) == m[p].item(), p
+    else:
+        assert_same(t, margin, {f"m{k}": m[p] for k, p in enumerate(m, 1)}, v, EXERCISE_42)
