@@ -158,3 +158,14 @@ def test_a_long_statement_is_clipped_in_its_box():
     source = "L = " + " + ".join(f"x*{i}" for i in range(1, 400))
     svg = nn.trace(source, x=1, statements=True).svg()
     assert "x * 1 + x * 2" in svg and "x * 399" not in svg and " …" in svg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_program_draws_in_the_statement_view_in_every_format(nngraph, tmp_path, name):
+    result = nngraph(PROGRAMS / name, "--view", "statements", "--format", "svg,png,pdf", "--worksheet", "all",
+                     "-o", tmp_path / "out")
+    assert result.status == 0, result.err
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"graph.svg", "graph.png", "graph.pdf", "backprop.gif", "index.html", "frames.tex",
+            "worksheet.pdf", "answers.txt"} <= written
