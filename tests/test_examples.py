@@ -3,10 +3,13 @@ spec of examples/nets/ in every view, pictures included. A few also write the fr
 the player; the rest draw graph.svg only, to stay quick. The longest training run is marked slow.
 Each program of examples/programs/ runs as its header says (no option): frames, GIF and player;
 graph.png and graph.pdf; JSON; --expand where it changes the graph; PNG and PDF frames for the
-smallest in the quick run, for all of them in the slow one."""
+smallest in the quick run, for all of them in the slow one; a worksheet. A program whose header
+command asks for a view (`--view grid`) is drawn in it every time. The README's tables are what
+examples/gallery.py writes."""
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,7 @@ COMMANDS = [line for line in (EXAMPLES / "expressions.txt").read_text().splitlin
 ANIMATED = {COMMANDS[0], "25_relu_regression.toml"}       # frames, GIF and player too
 SLOW = {"classifier_adam.toml"}          # 200 Adam steps: 51 pictures per view, seconds of Graphviz
 PROGRAMS = sorted((EXAMPLES / "programs").glob("*.nn"))
-QUICK_RASTER = {"batchnorm_expanded.nn"}   # its PNG and PDF frames in the quick run (12 frames)
+QUICK_RASTER = {"batchnorm_expanded.nn", "40_5_stride3.nn"}   # PNG and PDF frames in the quick run (12, 6)
 
 
 def expands(path: Path) -> bool:
@@ -33,10 +36,29 @@ def expands(path: Path) -> bool:
 EXPANDED = [p for p in PROGRAMS if expands(p)]
 
 
+def view(path: Path) -> list[str]:
+    """The view the file's first header command draws it in (`--view grid`), as options; none if it
+    names none (other commands of the header are alternatives, as in the gallery)."""
+    command = re.search(rf"^#\s*nngraph examples/programs/{re.escape(path.name)}\b(.*)$",
+                        path.read_text(encoding="utf-8"), re.MULTILINE).group(1)
+    found = re.search(r"--view \w+", command)
+    return found.group(0).split() if found else []
+
+
+def summary_only(name: str) -> bool:
+    """A spec with input_shape and no [data] (exercises 44, 49): its summary is all it runs."""
+    path = EXAMPLES / "nets" / name
+    return path.suffix == ".toml" and "data" not in tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 def draw(nngraph, folder: Path, name: str, *argv):
-    """Run the example into folder, all pictures or graph.svg only; return the status and stderr."""
+    """Run the example into folder, all pictures or graph.svg only; return the status and stderr.
+    A summary-only spec prints its table and draws nothing."""
     pictures = [] if name in ANIMATED else ["--no-frames"]
-    status, _, err = nngraph("-o", folder, *pictures, *argv)     # options first: argv may hold `--`
+    status, out, err = nngraph("-o", folder, *pictures, *argv)     # options first: argv may hold `--`
+    if status == 0 and summary_only(name):
+        assert "total parameters" in out and not folder.exists()
+        return status, err
     if status == 0:
         assert list(folder.rglob("graph.svg"))
     if status == 0 and name in ANIMATED:
@@ -97,7 +119,7 @@ def frame_count(folder: Path, suffix: str) -> int:
 def test_every_program_example_draws_its_frames_gif_and_player(path, nngraph, tmp_path):
     """As its header says: `nngraph examples/programs/<file>.nn`, no option."""
     out = tmp_path / "out"
-    status, _, err = nngraph("-o", out, path)
+    status, _, err = nngraph("-o", out, *view(path), path)
     assert status == 0, err
     assert (out / "graph.svg").exists() and (out / "index.html").exists()
     assert frame_count(out, "svg") > 3 and Image.open(out / "backprop.gif").n_frames > 3
@@ -109,7 +131,7 @@ def test_every_program_example_draws_its_frames_gif_and_player(path, nngraph, tm
 @pytest.mark.parametrize("path", PROGRAMS, ids=program_id)
 def test_every_program_example_as_png_and_pdf(path, nngraph, tmp_path):
     out = tmp_path / "out"
-    status, _, err = nngraph("-o", out, "--format", "png,pdf", "--no-frames", path)
+    status, _, err = nngraph("-o", out, "--format", "png,pdf", "--no-frames", *view(path), path)
     assert status == 0, err
     assert Image.open(out / "graph.png").size[0] > 300
     assert (out / "graph.pdf").read_bytes().startswith(b"%PDF")
@@ -119,7 +141,7 @@ def test_every_program_example_as_png_and_pdf(path, nngraph, tmp_path):
                                   for p in PROGRAMS], ids=program_id)
 def test_every_program_example_draws_png_and_pdf_frames(path, nngraph, tmp_path):
     out = tmp_path / "out"
-    status, _, err = nngraph("-o", out, "--format", "svg,png,pdf", "--no-gif", path)
+    status, _, err = nngraph("-o", out, "--format", "svg,png,pdf", "--no-gif", *view(path), path)
     assert status == 0, err
     frames = frame_count(out, "svg")
     assert frames > 3 and frame_count(out, "png") == frames == frame_count(out, "pdf")
@@ -154,3 +176,63 @@ def test_every_program_example_expands(path, nngraph, tmp_path):
     assert (out / "graph.svg").exists()
     if not pictures:
         assert frame_count(out, "svg") > 10 and (out / "backprop.gif").exists()
+
+
+def test_the_grid_examples_are_found():
+    """Exercises 40 and 42 are drawn with --view grid, which the tests above pass on."""
+    grid = {p.name for p in PROGRAMS if view(p) == ["--view", "grid"]}
+    assert {"40_1_valid.nn", "40_6_padding.nn", "42_noughts_and_crosses.nn"} <= grid
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=program_id)
+def test_every_program_example_as_a_worksheet(path, nngraph, tmp_path):
+    """--worksheet all: the blanks numbered once, the key, the answers, SVG and PDF."""
+    out = tmp_path / "out"
+    status, _, err = nngraph("-o", out, "--worksheet", "all", "--no-frames", "--format", "svg,pdf", *view(path), path)
+    assert status == 0, err
+    for name in ("worksheet.svg", "worksheet.pdf", "key.svg", "key.pdf", "answers.txt"):
+        assert (out / name).exists(), name
+    assert (out / "worksheet.pdf").read_bytes().startswith(b"%PDF")
+    answers = (out / "answers.txt").read_text(encoding="utf-8").splitlines()
+    assert answers and answers[0].startswith("(1) ")
+
+
+# ---- the gallery and the README -----------------------------------------------------------------
+
+def gallery():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gallery", EXAMPLES / "gallery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_tables_are_what_the_gallery_writes():
+    """Every spec, formula and program appears in the README as examples/gallery.py would write it,
+    linked to a picture (or a spec's printed output) that is there."""
+    g = gallery()
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    assert g.readme_tables(readme) == readme, "the README's tables are stale: run python examples/gallery.py"
+    for target in re.findall(r"\]\((outputs/gallery/[^)]+)\)", readme):
+        assert (EXAMPLES.parent / target).exists(), target
+    for path in NETS + PROGRAMS:
+        assert f"examples/{path.parent.name}/{path.name}`" in readme or f"examples/{path.parent.name}/{path.name} " in readme, path.name
+
+
+def test_the_gallery_draws_a_program_in_its_header_view(tmp_path, monkeypatch):
+    """A program whose header asks for --view grid is rendered in it; a spec that draws nothing
+    (a summary) is kept as the text it printed."""
+    g = gallery()
+    monkeypatch.setattr(g, "GALLERY", tmp_path)
+    path = EXAMPLES / "programs" / "40_5_stride3.nn"
+    assert g.program_command(path)[2:] == ["--view", "grid"]
+    folder = tmp_path / "programs" / path.stem
+    g.nngraph("-o", str(folder), "--no-frames", str(path), *g.program_command(path)[2:])
+    g.keep_one_picture(folder, path.stem)
+    svg = (tmp_path / "programs" / f"{path.stem}.svg").read_text(encoding="utf-8")
+    assert re.search(r'id="x\d+_\d+"', svg) and not folder.exists()      # the grid's numbers, one part each
+    empty = tmp_path / "nets" / "summary_only"
+    empty.mkdir(parents=True)
+    g.keep_one_picture(empty, "summary_only", "layer  output  params\n")
+    assert (tmp_path / "nets" / "summary_only.txt").read_text() == "layer  output  params\n"
+    assert g.link("nets", "summary_only") == "[output](outputs/gallery/nets/summary_only.txt)"
