@@ -11,6 +11,7 @@ Two budgets, one unit each, for formulas and network specs alike:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,6 +33,9 @@ JSON_FACTOR = 20                      # --json writes each number 4-5 times (val
 ACTIVATION_COST = 8                   # forward, local derivative, VJP, diagnostics
 OPTIMIZER_COST = {"sgd": 3, "momentum": 5, "nesterov": 7, "rmsprop": 9, "adam": 14}
 PASS_OVERHEAD = 200_000               # building a pass's graph and walking it: ~1 ms in operations
+BATCHNORM_COST = 16                   # batchnorm: mean, variance, x̂, ×γ + β forward; its VJP's three terms
+GATE_OVERHEAD = 10_000                # a gate's Python cost in a pass (~100 µs: build, forward, backward)
+                                      # in operations, however small its vectors: recurrent steps
 DRAWN_PASS_COST = 40                  # a drawn pass also writes every value onto its graph, records
                                       # steps, captions and diagnostics: operations per number it holds
 
@@ -117,26 +121,84 @@ def pass_rows(spec) -> int:
     return max(len(spec.rows(step)) for step in (1, 2))
 
 
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's share of one training pass: numbers it holds besides its output (masks, a
+    recurrent layer's gates and states) and operations forward and backward."""
+    numbers: int
+    work: int
+
+
+def dense_cost(layer, rows: int) -> LayerCost:
+    """A matrix product forward and back, and the bias's sum."""
+    in_width = size_of(layer.in_shape)
+    return LayerCost(0, BACKWARD_FACTOR * rows * in_width * layer.width + (2 * rows * layer.width if layer.bias else 0))
+
+
+def elementwise_cost(layer, rows: int) -> LayerCost:
+    return LayerCost(0, ACTIVATION_COST * rows * layer.width)
+
+
+def conv_cost(layer, rows: int) -> LayerCost:
+    """The op's multiply-adds (Op.work: output cells × C·kh·kw), three times for the two VJPs."""
+    kernel = (layer.option("filters"), layer.in_shape[0], *layer.option("kernel"))
+    work = OPS["conv2d"].work([(rows, *layer.in_shape), kernel], layer.p)
+    return LayerCost(0, BACKWARD_FACTOR * work + (2 * rows * layer.width if layer.bias else 0))
+
+
+def pool_cost(layer, rows: int) -> LayerCost:
+    """Every window's cells, forward and back (max pool finds each window's maximum again)."""
+    return LayerCost(0, (BACKWARD_FACTOR + 1) * OPS[layer.type].work([(rows, *layer.in_shape)], layer.p))
+
+
+def copy_cost(layer, rows: int) -> LayerCost:
+    return LayerCost(0, 2 * rows * layer.width)
+
+
+def dropout_cost(layer, rows: int) -> LayerCost:
+    """Its mask (rows·width numbers, drawn each step) besides the elementwise product."""
+    return LayerCost(rows * layer.width, (ACTIVATION_COST + 1) * rows * layer.width)
+
+
+def batchnorm_cost(layer, rows: int) -> LayerCost:
+    """x̂ kept for the backward pass; means, variances and the three-term VJP over every entry."""
+    return LayerCost(rows * layer.width, BATCHNORM_COST * rows * layer.width)
+
+
+def recurrent_cost(layer, rows: int) -> LayerCost:
+    """rows time steps, each its products, its gates' elementwise work and each gate's overhead
+    in the graph (recurrent_spec.step_costs); the pre-activations and states it keeps."""
+    from .network.recurrent_spec import step_costs, step_numbers
+    products, entries, gates = step_costs(layer, size_of(layer.in_shape))
+    per_step = BACKWARD_FACTOR * products + ACTIVATION_COST * entries + gates * GATE_OVERHEAD
+    return LayerCost(step_numbers(layer, rows), rows * per_step)
+
+
+# What each layer type costs; the activations (and prelu) are elementwise.
+LAYER_COSTS = {"linear": dense_cost, "conv2d": conv_cost, "maxpool": pool_cost, "avgpool": pool_cost,
+               "flatten": copy_cost, "dropout": dropout_cost, "batchnorm": batchnorm_cost,
+               "rnn": recurrent_cost, "lstm": recurrent_cost, "gru": recurrent_cost}
+
+
+def layer_cost(layer, rows: int) -> LayerCost:
+    return LAYER_COSTS.get(layer.type, elementwise_cost)(layer, rows)
+
+
 def network_numbers(spec, rows: int) -> int:
-    """Numbers in one pass's values: X, the parameters, each layer's output, y and the loss."""
-    numbers = rows * spec.X.shape[1] + sum(v.size for v in spec.params.values())
-    numbers += sum(rows * layer.width for layer in spec.layers)
+    """Numbers in one pass's values: X, the parameters, each layer's output and what it keeps
+    besides (masks, gates), y and the loss."""
+    numbers = rows * spec.features + sum(v.size for v in spec.params.values())
+    numbers += sum(rows * layer.width + layer_cost(layer, rows).numbers for layer in spec.layers)
     if spec.loss is not None:
         numbers += rows * spec.layers[-1].width + 1
     return numbers
 
 
 def network_work(spec, rows: int) -> int:
-    """Operations of one training pass: products forward and back, elementwise layers, the update."""
-    work, width = 0, spec.X.shape[1]
-    for layer in spec.layers:
-        if layer.type == "linear":
-            work += BACKWARD_FACTOR * rows * width * layer.width + (2 * rows * layer.width if layer.bias else 0)
-        else:
-            work += ACTIVATION_COST * rows * layer.width
-        width = layer.width
+    """Operations of one training pass: each layer forward and back, the loss, the update."""
+    work = sum(layer_cost(layer, rows).work for layer in spec.layers)
     if spec.loss is not None:
-        work += ACTIVATION_COST * rows * width
+        work += ACTIVATION_COST * rows * spec.layers[-1].width
     if spec.train is not None:
         work += OPTIMIZER_COST.get(spec.train.optimizer, 14) * sum(v.size for v in spec.params.values())
     return work

@@ -78,6 +78,7 @@ class Options:
     draw: str | None = None
     view: str | None = None
     plots: bool = False
+    summary: bool = False
     max_steps: int | None = None
     max_numbers: int = budget.DEFAULT_MAX_NUMBERS
     max_work: int = budget.DEFAULT_MAX_WORK
@@ -154,6 +155,9 @@ class Options:
               help='Network specs: the training steps drawn, e.g. "1-3,last" (the default), "every 10", '
                    '"all". The others keep their numbers (JSON, plots).')
 @click.option("--plots", is_flag=True, help="Network specs: loss per step, ‖d‖ per layer, activations (PNG, SVG).")
+@click.option("--summary", is_flag=True,
+              help="Network specs: print a table of the layers (output shape, parameters with their formula, "
+                   "receptive field) and the total, instead of running; works from input_shape alone.")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
               help="Network specs: refuse [train] steps above this (default 10,000).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
@@ -262,7 +266,8 @@ def is_program_file(source: str) -> bool:
 FORMULA_ONLY = {"at": "--at", "const": "--const", "explain": "--explain", "check": "--check", "seed": "--seed",
                 "expand": "--expand", "const_nodes": "--const-nodes", "expect": "--expect"}
 ALSO_RECURRENT = ("expand",)     # a spec's recurrent cells, gate by gate (run_spec refuses it elsewhere)
-SPEC_ONLY = {"draw": "--draw", "plots": "--plots", "max_steps": "--max-steps", "max_spec_bytes": "--max-spec-bytes"}
+SPEC_ONLY = {"draw": "--draw", "plots": "--plots", "max_steps": "--max-steps", "max_spec_bytes": "--max-spec-bytes",
+             "summary": "--summary"}
 NOT_WITH_JSON = {"explain": "--explain", "check": "--check", "expect": "--expect"}
 
 
@@ -290,11 +295,17 @@ def run_network_spec(options: Options) -> int:
         raise UserError("--view statements applies to formulas and programs, not to network specs",
                         hint="a spec's views are layers (one node per matrix), neurons and grid")
     from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
+    from ..network import summary
+    if options.summary:
+        return echo_summary(summary.load_summary(options.source, options.max_spec_bytes, options.max_steps), options)
     grid = options.view == "grid"
-    run = run_spec(options.source, view="layers" if grid else options.view or "layers",
-                   max_steps=options.max_steps or MAX_STEPS,
-                   draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,
-                   max_bytes=options.max_spec_bytes, json=options.json, expand=options.expand)
+    try:
+        run = run_spec(options.source, view="layers" if grid else options.view or "layers",
+                       max_steps=options.max_steps or MAX_STEPS,
+                       draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,
+                       max_bytes=options.max_spec_bytes, json=options.json, expand=options.expand)
+    except summary.SummaryOnly as only:     # no [data], only input_shape: the summary is what it has
+        return echo_summary(summary.summarise(only.doc, options.source), options)
     if grid:
         check_spec_grids(run)
     if options.json:
@@ -307,6 +318,16 @@ def run_network_spec(options: Options) -> int:
     if options.render or options.plots:
         echo_rendered(render_network(run, options), err=options.json)
     return NUMERIC_TROUBLE if any(d.kind in ("nan", "inf") for d in found) else OK
+
+
+def echo_summary(summary, options: Options) -> int:
+    """--summary (or a spec with input_shape and no [data]): the table of the layers, or its JSON."""
+    from ..network.summary import document, lines
+    if options.json:
+        echo_json(report.dumps(document(summary)))
+    else:
+        echo_lines(lines(summary))
+    return OK
 
 
 def check_spec_grids(run) -> None:

@@ -13,6 +13,7 @@ from ..trace.builder import GraphBuilder
 from ..ops import OPS
 from . import recurrent
 from .cells import CELLS
+from .conv_spec import SPATIAL
 from .ops import ACTIVATIONS, LAYERS, NeuronLoss, WeightedSum
 from .program import (NEURON_VIEW_MAX_EDGES, NEURON_VIEW_MAX_ROWS, NEURON_VIEW_MAX_WIDTH, Call, Leaf,  # noqa: F401
                       Program)
@@ -60,6 +61,8 @@ def layer_text(layer: Layer, args) -> str:
         return f"{ACTIVATIONS[layer.type].text}({args[0]})"
     if layer.type == "dropout":
         return OPS["dropout"].text(list(args), layer.p)
+    if layer.type in SPATIAL:
+        return OPS[layer.op].text(list(args), layer.p)
     return f"{layer.type}({', '.join(args)})"
 
 
@@ -175,6 +178,10 @@ def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
     if spec.recurrent:
         return recurrent.check_neuron_view(spec, len(spec.X))
     hint = "use --view layers, which draws one node per matrix"
+    if spec.spatial:
+        raise UserError("the neuron view does not draw images, conv2d, pooling or flatten layers yet "
+                        "(a conv layer as a dense layer with tied weights is to come)",
+                        hint=hint + " (or --view grid: the maps as number grids)")
     widths = [("X", spec.X.shape[1])] + [(layer.name, layer.width) for layer in spec.layers]
     for name, width in widths:
         if width > NEURON_VIEW_MAX_WIDTH:

@@ -14,6 +14,7 @@ from ..ops import OPS
 from ..steps import BACKWARD, FORWARD, Step
 from .ops import ACTIVATIONS, BATCHNORM_EPS, LOSSES, loss_rule
 from .recurrent_captions import caption as recurrent_caption, is_initial_state
+from .conv_captions import CONV_WRITERS
 
 LINEAR_OPS = ("linear", "matmul")
 
@@ -301,7 +302,8 @@ LAYER_WRITERS = {(FORWARD, "prelu"): prelu_forward_caption, (BACKWARD, "prelu"):
                  (BACKWARD, "batchnorm"): batchnorm_backward_caption,
                  (FORWARD, "batchnorm_neuron"): batchnorm_forward_caption,
                  (BACKWARD, "batchnorm_neuron"): batchnorm_backward_caption,
-                 (FORWARD, "dropout"): dropout_forward_caption, (BACKWARD, "dropout"): dropout_backward_caption}
+                 (FORWARD, "dropout"): dropout_forward_caption, (BACKWARD, "dropout"): dropout_backward_caption,
+                 **{key: partial(write, out=out) for key, write in CONV_WRITERS.items()}}
 NEURON_WRITERS = {(FORWARD, "neuron"): neuron_forward_caption, (BACKWARD, "neuron"): neuron_backward_caption,
                   (FORWARD, "neuron_loss"): neuron_loss_forward_caption,
                   (BACKWARD, "neuron_loss"): neuron_loss_backward_caption}

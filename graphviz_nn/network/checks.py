@@ -129,6 +129,46 @@ def entry(v, place: Place, key: str) -> None:
         raise place.error(key, f"entries must be finite numbers, got {brief(v)}")
 
 
+def nested(value, place: Place, key: str, depth: int = 4) -> np.ndarray:
+    """A number, a list, a matrix or an array of up to `depth` axes written as nested lists of equal
+    length (images: C×H×W, N×C×H×W; kernels F×C×kh×kw)."""
+    if not (isinstance(value, list) and value and all(isinstance(v, list) for v in value)
+            and all(v and isinstance(v[0], list) for v in value)):
+        return matrix(value, place, key)
+    axes = rectangular(value, place, key, depth)
+    flat = value
+    for _ in range(len(axes) - 1):
+        flat = [v for row in flat for v in row]
+    for v in flat:
+        entry(v, place, key)
+    array = np.array(value, dtype=float)
+    if array.size > MAX_ENTRIES:
+        raise place.error(key, f"{array.size:,} numbers is more than the limit of {MAX_ENTRIES:,}")
+    return array
+
+
+def rectangular(value, place: Place, key: str, depth: int) -> tuple[int, ...]:
+    """The shape of nested lists, each level's lists of one length (checked level by level, so a
+    ragged array is named, not turned into objects)."""
+    shape, level = [], [value]
+    while level and all(isinstance(v, list) for v in level):
+        sizes = {len(v) for v in level}
+        if len(sizes) > 1 or 0 in sizes:
+            raise place.error(key, f"ragged array: at depth {len(shape) + 1} the lists have "
+                                   f"{', '.join(map(str, sorted(sizes)))} entries",
+                              hint="an array's lists at one depth all have one length")
+        shape.append(sizes.pop())
+        if len(shape) > depth:
+            raise place.error(key, f"has more than {depth} axes")
+        inner = [v for row in level for v in row]
+        if any(isinstance(v, list) for v in inner) and not all(isinstance(v, list) for v in inner):
+            raise place.error(key, "mixes numbers and lists at one depth")
+        level = inner
+        if len(level) > MAX_ENTRIES:
+            raise place.error(key, f"more than the limit of {MAX_ENTRIES:,} numbers")
+    return tuple(shape)
+
+
 def two_d(value, place: Place, key: str, hint: str) -> np.ndarray:
     array = matrix(value, place, key)
     if array.ndim != 2:
@@ -162,8 +202,10 @@ def init_options(table, init, place) -> dict:
     return options
 
 
-def fill(init: str, shape, rng, options) -> np.ndarray:
-    fan_in, fan_out = shape
+def fill(init: str, shape, rng, options, fans: tuple[int, int] | None = None) -> np.ndarray:
+    """A weight array of `shape` filled by init; fans: (fan_in, fan_out) where shape is not
+    (in, out) — a kernel F×C×kh×kw has C·kh·kw and F·kh·kw (PyTorch's)."""
+    fan_in, fan_out = fans or shape
     if init == "zeros":
         return np.zeros(shape)
     if init == "constant":

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..numfmt import fmt_number
+from ..ops.conv import conv_defaults, conv_forward, conv_local_text, conv_symbol, conv_vjp
 from ..ops import (ADD, LOCAL, MATMUL, OPS, const, matmul_forward, matmul_vjp, register,
                    softmax_forward, unary, unbroadcast)
 
@@ -77,6 +78,26 @@ register(name="linear", gate=MATMUL, arity=3, verb="linear",
          forward=linear_forward, vjp=linear_vjp, symbol=const("@+"),
          text=lambda a, p: f"{a[0]}·{a[1]} + {a[2]}",
          local_text=lambda a, o, p: [f"d·{a[1]}ᵀ", f"{a[0]}ᵀ·d", "Σrows d"])
+def conv_bias_forward(xs, p):
+    return conv_forward(xs[:2], p) + np.reshape(xs[2], (-1, 1, 1))
+
+
+def conv_bias_vjp(g, out, xs, p):
+    """conv2d's two gradients, and the bias's: each filter's d summed over its map (and the images)."""
+    dx, dk = conv_vjp(g, out, xs[:2], p)
+    g = np.reshape(np.asarray(g, dtype=float), (-1, *np.shape(out)[-3:]))
+    return dx, dk, g.sum(axis=(0, 2, 3)).reshape(np.shape(xs[2]))
+
+
+# A conv2d spec layer with a bias, one gate: Hk = conv2d(input, Kk) + bk, bk one number per filter
+# added to every cell of its map (ops/conv.py's conv2d without one).
+register(name="conv2d_bias", gate=MATMUL, arity=3,
+         verb="conv (the kernel is shared: its gradient adds up over every position)",
+         forward=conv_bias_forward, vjp=conv_bias_vjp,
+         shape=lambda shapes, p: OPS["conv2d"].shape(shapes[:2], p),
+         work=lambda shapes, p: OPS["conv2d"].work(shapes[:2], p) + int(np.prod(OPS["conv2d"].shape(shapes[:2], p))),
+         symbol=conv_symbol, text=lambda a, p: f"conv2d({a[0]}, {a[1]}{conv_defaults(p)}) + {a[2]}",
+         local_text=lambda a, o, p: conv_local_text(a, o, p) + ["Σ d over each map"])
 unary("identity", lambda x: x * 1.0, lambda o, xs, p: 1.0, lambda a, o, p: ["1"],
       symbol=const("id"), verb="identity passes d unchanged")
 

@@ -152,7 +152,7 @@ def numbers_per_pass(spec: NetworkSpec) -> int:
     params = sum(value.size for value in spec.params.values())
     rows = max(len(spec.rows(step)) for step in (1, 2))
     masks = sum(layer.width for layer in spec.layers if layer.data)
-    return rows * (spec.X.shape[1] + spec.layers[-1].width + masks) + 2 * params
+    return rows * (spec.features + spec.layers[-1].width + masks) + 2 * params
 
 
 def make_optimizer(spec: NetworkSpec) -> Optimizer | None:

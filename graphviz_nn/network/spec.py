@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,9 @@ from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
 from .cells import CELLS, RECURRENT, param_names
 from .checks import (INIT_KEYS, INITS, MAX_ENTRIES, Place, brief, check_keys, choice, count_text, entry,  # noqa: F401
-                     fill, finite, init_options, matrix, need, number, over_budget, two_d, whole)
+                     fill, finite, init_options, matrix, need, nested, number, over_budget, two_d, whole)
+from .conv_spec import (SPATIAL, as_batch, dense_input, input_shape, layer_p, neuron_layer_input,
+                        parse_spatial, reads_images)
 from .recurrent_spec import check_sequence, parse_recurrent, step_numbers
 from .ops import ACTIVATIONS, LAYERS, LOSSES, REDUCED_LOSSES
 from .optim import DEFAULT_FORM, RULES, forms_of
@@ -21,11 +23,11 @@ from .optim import DEFAULT_FORM, RULES, forms_of
 MAX_STEPS = 10_000
 MAX_FILE_BYTES = 2_000_000       # tomllib reads ~0.7 MB/s: the file's size bounds the parsing time
 
-LAYER_TYPES = ("linear", *ACTIVATIONS, *LAYERS, *RECURRENT)
+LAYER_TYPES = ("linear", *ACTIVATIONS, *LAYERS, *RECURRENT, *SPATIAL)
 LOSS_TYPES = tuple(LOSSES)
 OPTIMIZERS = {name: rule.defaults for name, rule in RULES.items()}
 
-TOP_KEYS = ("title", "seed", "data", "layer", "loss", "train")
+TOP_KEYS = ("title", "seed", "input_shape", "data", "layer", "loss", "train")
 DATA_KEYS = ("X", "y")
 LINEAR_KEYS = ("type", "W", "b", "bias", "shape", "units", "init", "seed",
                "value", "low", "high", "mean", "std")
@@ -38,26 +40,33 @@ TRAIN_KEYS = ("lr", "steps", "order", "optimizer", "form",
 
 @dataclass(frozen=True)
 class Layer:
-    type: str                 # linear, an activation, one of LAYERS (prelu, batchnorm, dropout) or of
-                              # RECURRENT (rnn, lstm, gru: network/recurrent.py)
+    type: str                 # linear, an activation, one of LAYERS (prelu, batchnorm, dropout), of
+                              # RECURRENT (rnn, lstm, gru: network/recurrent.py) or of SPATIAL (conv2d,
+                              # maxpool, avgpool, flatten: network/conv_spec.py)
     position: int             # 1-based place among the spec's [[layer]] tables
-    index: int                # k of Wk, bk, Hk, Ok, ak, Nk, Dk, …: how many linear (or recurrent)
-                              # layers came so far
-    width: int                # columns of this layer's output
+    index: int                # k of Wk, Kk, bk, Hk, Ok, ak, Nk, Dk, Pk, Fk, …: how many linear,
+                              # recurrent or conv2d layers came so far
+    width: int                # columns of this layer's output: the numbers of one observation
     bias: bool = False
     options: tuple = ()       # (key, value) of its spec keys, given or default: slope, alpha, p, …
     masks: tuple = field(default=(), compare=False, repr=False)   # dropout: given masks, one per step
     seed: tuple = ()          # dropout without masks: the entropy of its random masks
+    in_shape: tuple = ()      # one observation's shape before the layer: (d,), (C, H, W) for images
+    shape: tuple = ()         # and after it: (width,), or (F, H', W') after conv2d, a pool, …
 
     @property
     def name(self) -> str:
         if self.type == "linear":
             return f"H{self.index}"
-        return f"{LAYERS[self.type].letter if self.type in LAYERS else 'O'}{self.index}"
+        rule = LAYERS.get(self.type) or SPATIAL.get(self.type)
+        return f"{rule.letter if rule else 'O'}{self.index}"
 
     @property
     def op(self) -> str:
-        return LAYERS[self.type].op if self.type in LAYERS else ACTIVATIONS[self.type].op
+        if self.type == "conv2d" and self.bias:
+            return "conv2d_bias"
+        rule = LAYERS.get(self.type) or SPATIAL.get(self.type) or ACTIVATIONS[self.type]
+        return rule.op
 
     def option(self, key: str, default=None):
         return dict(self.options).get(key, default)
@@ -67,6 +76,8 @@ class Layer:
         """What the layer's op takes as its parameter: leaky_relu's slope, elu's α, dropout's p."""
         if self.type == "dropout":
             return self.option("p")
+        if self.type in SPATIAL:
+            return layer_p(self.type, dict(self.options))
         rule = ACTIVATIONS.get(self.type)
         return self.option(rule.p) if rule and rule.p else None
 
@@ -77,6 +88,8 @@ class Layer:
             return [f"W{self.index}"] + ([f"b{self.index}"] if self.bias else [])
         if self.type in CELLS:
             return param_names(self.index, self.bias, self.option("bidirectional", False))
+        if self.type == "conv2d":
+            return [f"K{self.index}"] + ([f"b{self.index}"] if self.bias else [])
         return [f"{prefix}{self.index}" for prefix in LAYERS[self.type].params] if self.type in LAYERS else []
 
     @property
@@ -127,7 +140,7 @@ class TrainSpec:
 class NetworkSpec:
     path: str
     title: str
-    X: np.ndarray                       # n×d, rows are observations
+    X: np.ndarray                       # n×d, rows are observations; or images N×C×H×W
     y: np.ndarray | None                # n×m; class numbers already made one-hot
     layers: list[Layer]
     params: dict[str, np.ndarray]       # initial W1, b1, W2, … in layer order
@@ -142,6 +155,16 @@ class NetworkSpec:
     def recurrent(self) -> bool:
         """One sequence: the rows of X are time steps (network/recurrent.py)."""
         return any(layer.type in CELLS for layer in self.layers)
+
+    @property
+    def spatial(self) -> bool:
+        """Images: X is N×C×H×W, and conv2d, pools or flatten act on them (network/conv_spec.py)."""
+        return self.X.ndim > 2 or any(layer.type in SPATIAL for layer in self.layers)
+
+    @property
+    def features(self) -> int:
+        """Numbers in one observation of X: d, or C·H·W."""
+        return int(np.prod(self.X.shape[1:]))
 
     def data(self, step: int) -> dict[str, np.ndarray]:
         """The constants of training step `step` (1-based) besides X and y, rows as in rows(step):
@@ -234,7 +257,11 @@ def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS,
         raise top.error("title", "must be a string")
     title = display_text(title, TITLE_LIMIT)     # drawn above pictures and plots: one readable line
     seed = whole(doc.get("seed", 0), top, "seed", 0)
+    if "data" not in doc and "input_shape" in doc:
+        raise SummaryOnly(doc, file)
     X, raw_y = parse_data(table_of(doc, "data", top, required=True), Place(file, "[data]"))
+    X = as_batch(X, reads_images(doc.get("layer")), Place(file, "[data]"))
+    check_input_shape(doc, X, top)
     layers, params = parse_layers(doc, X, seed, file, max_numbers)
     loss = parse_loss(doc.get("loss"), layers, Place(file, "[loss]"), top)
     y = targets(raw_y, loss, X, layers[-1], Place(file, "[data]"))
@@ -245,6 +272,15 @@ def parse_spec(doc: dict, path: str = "<spec>", max_steps: int = MAX_STEPS,
     if any(layer.type in CELLS for layer in layers):
         check_sequence(layers, train, file)
     return NetworkSpec(path, title, X, y, layers, params, loss, train)
+
+
+class SummaryOnly(UserError):
+    """A spec without [data] but with input_shape: its layers' sizes only, for --summary
+    (network/summary.py); the command prints the summary, anything else says to add [data]."""
+    def __init__(self, doc: dict, file: str):
+        super().__init__(f"{file}: no [data], only input_shape: the network can be summarised (--summary) but "
+                         f"not run", hint="add [data] with X (and y) to run its passes")
+        self.doc = doc
 
 
 def check_batches(layers: list[Layer], n: int, train: TrainSpec | None, file: str) -> None:
@@ -265,6 +301,17 @@ def check_batches(layers: list[Layer], n: int, train: TrainSpec | None, file: st
             hint="train on the whole batch (no order) of at least 2 observations")
 
 
+def check_input_shape(doc: dict, X: np.ndarray, top: Place) -> None:
+    """input_shape (for --summary) beside [data]: it must be X's, one observation's shape."""
+    if "input_shape" not in doc:
+        return
+    shape = input_shape(doc, top)
+    if shape != X.shape[1:]:
+        raise top.error("input_shape", f"says {shape_text(shape)} but [data] X holds {shape_text(X.shape[1:])} "
+                                       f"per observation ({shape_text(X.shape)} in all)",
+                        hint="leave input_shape out where [data] gives X")
+
+
 def table_of(doc: dict, key: str, place: Place, required=False) -> dict | None:
     if key not in doc:
         if required:
@@ -277,8 +324,7 @@ def table_of(doc: dict, key: str, place: Place, required=False) -> dict | None:
 
 def parse_data(data: dict, place: Place) -> tuple[np.ndarray, np.ndarray | None]:
     check_keys(data, DATA_KEYS, place)
-    X = two_d(need(data, "X", place, "the inputs, one row per observation"), place, "X",
-              hint="rows are observations: X = [[1], [2]] is two observations of one feature")
+    X = nested(need(data, "X", place, "the inputs, one row per observation (or images)"), place, "X")
     y = matrix(data["y"], place, "y") if "y" in data else None
     return X, y
 
@@ -294,7 +340,8 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
         raise top.error("layer", "must be an array of tables: write [[layer]] once per layer")
     if not tables:
         raise top.error("layer", "the network needs at least one [[layer]]")
-    n, width, current = X.shape[0], X.shape[1], "X"
+    n, shape, current = X.shape[0], X.shape[1:], "X"
+    width = int(np.prod(shape))
     layers, params, index = [], {}, 0
     since_linear: set[str] = set()      # outputs since the last linear layer: Ok, Nk, Dk once each
     held = X.size           # numbers one pass holds so far: X, the weights, each layer's values
@@ -303,19 +350,35 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
         place = Place(file, f"[[layer]] {position}" + (f" ({kind})" if isinstance(kind, str) else ""))
         kind = choice(need(table, "type", place, f"one of {', '.join(LAYER_TYPES)}"),
                       LAYER_TYPES, place, "type", "layer type")
-        if kind == "linear":
+        if kind in SPATIAL:
+            index += SPATIAL[kind].counts
+            fields, new = parse_spatial(table, kind, position, index, shape, current, seed, place,
+                                        (held, max_numbers))
+            fields["width"] = int(np.prod(fields["shape"]))
+            layer = Layer(kind, position, index, in_shape=shape, **fields)
+            if SPATIAL[kind].counts:
+                since_linear = set()
+            elif layer.name in since_linear:
+                raise repeated(layer, layers[-1], current, place)
+            else:
+                since_linear.add(layer.name)
+        elif kind == "linear":
+            dense_input(shape, kind, current, place)
             index += 1
             layer, W, b = parse_linear(table, position, index, (n, width), current, seed, place,
                                        (held, max_numbers))
             new = {f"W{index}": W} | ({} if b is None else {f"b{index}": b})
             since_linear = set()
         elif kind in CELLS:
+            dense_input(shape, kind, current, place)
             index += 1
             layer, new = parse_recurrent(table, kind, index, (n, width), current, seed, place, (held, max_numbers))
             layer = Layer(kind, position, index, **layer)
             since_linear = {layer.name}      # its activation is its own: none may follow it
             held += step_numbers(layer, n)
         else:
+            if kind in LAYERS or kind == "softmax":
+                neuron_layer_input(shape, kind, current, place)
             layer, new = parse_layer(table, kind, position, index, (n, width), seed, place)
             if layer.name in since_linear:
                 owner = next(l for l in reversed(layers) if l.name == layer.name)
@@ -329,8 +392,10 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
         held += n * layer.width
         if max_numbers is not None and held > max_numbers:
             raise over_budget(place, held, max_numbers)
+        layer = replace(layer, in_shape=shape, shape=layer.shape or
+                        (shape if kind in ACTIVATIONS and len(shape) > 1 else (layer.width,)))
         layers.append(layer)
-        width, current = layer.width, layer.name
+        shape, width, current = layer.shape, layer.width, layer.name
     return layers, params
 
 
@@ -514,6 +579,10 @@ def targets(y, loss: LossSpec | None, X, last: Layer, place: Place) -> np.ndarra
     if y is None:
         raise place.error("y", f"missing key: the {loss.type} loss needs targets, one row per observation")
     n, m = len(X), last.width
+    if len(last.shape) > 1:
+        raise place.error("y", f"the loss compares rows, but the network's output {last.name} holds feature maps, "
+                               f"{shape_text(last.shape)} per observation",
+                          hint='end the network with [[layer]] type = "flatten" (and a linear layer)')
     if loss.type == "softmax_ce" and (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and m > 1)):
         return one_hot(y.reshape(-1), n, m, place)
     if y.ndim == 1 and m == 1:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..numfmt import shape_text
-from .core import ADD, MATMUL, MAX, register
+from .core import ADD, MATMUL, MAX, const, register
 from .tensor import described
 
 
@@ -362,7 +362,7 @@ def flatten_vjp(g, out, xs, p):
 
 register(name="flatten", gate=MAX, verb="flatten routes each d back to its entry",
          forward=flatten_forward, vjp=flatten_vjp, shape=flatten_shape,
-         symbol=lambda p: "flatten" if p != ROWS else "flatten rows",
+         symbol=const("flatten"),
          text=lambda a, p: f"flatten({a[0]})" if p != ROWS else f"flatten({a[0]}) by rows",
          local_text=lambda a, o, p: ["d reshaped back"])
 
