@@ -1,0 +1,33 @@
+"""PNG and GIF text takes no more room than Graphviz measured for it: Graphviz measures hinted at
+96 dpi (digits at 10 pt come out 5% narrower than drawn at a larger scale), so numbers set side by
+side in a vector or a statement's box must not run together or cross a border."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from graphviz_nn.render.paint import font, pixel_size, room
+
+TEXTS = ["0000000000", "[0.01936, -0.01442, -0.0007008]", "0.0004064", "dV += ", "= sigmoid(W * x2 + V * h1 +",
+         "abcdefghijklmnopqrstuvwxyz"]
+SIZES = [8, 9, 10, 11, 12, 13]
+
+
+def graphviz_widths() -> dict:
+    nodes = [(size, text) for size in SIZES for text in TEXTS]
+    source = "digraph { node [shape=plaintext, margin=0, width=0.01, fontname=\"DejaVu Sans\"];\n" + "\n".join(
+        f'n{i} [label="{text}", fontsize={size}];' for i, (size, text) in enumerate(nodes)) + "}"
+    layout = json.loads(subprocess.run(["dot", "-Tjson"], input=source, capture_output=True, text=True,
+                                       check=True).stdout)
+    return {nodes[int(o["name"][1:])]: float(o["width"]) * 72 for o in layout["objects"]}
+
+
+@pytest.mark.parametrize("dpi", [72, 110, 220])
+def test_drawn_text_fits_the_width_graphviz_gave_it(dpi):
+    k = dpi / 72
+    for (size, text), width in graphviz_widths().items():
+        drawn = font(pixel_size(text, size * k, room(text, size) * k)).getlength(text) / k
+        assert drawn <= width + 0.5 / k, (size, text, drawn, width)
+        assert drawn >= 0.85 * room(text, size) or size * k < 12, (size, text, drawn)    # not much smaller
