@@ -223,7 +223,7 @@ def image_doc(*layers, X=None) -> dict:
 CONV = {"type": "conv2d", "filters": 2, "kernel": 3, "init": "zeros"}
 
 
-@pytest.mark.parametrize("doc, words", [
+MISTAKES = [
     (image_doc({**CONV, "stride": 0}), "key stride: a stride of 0 would never move the kernel: the stride is at least 1"),
     (image_doc({**CONV, "stride": -1}), "key stride: a stride of -1 would move the kernel backwards"),
     (image_doc({**CONV, "padding": -1}), "key padding: a padding of -1 is negative"),
@@ -259,13 +259,27 @@ CONV = {"type": "conv2d", "filters": 2, "kernel": 3, "init": "zeros"}
     ({**image_doc(CONV), "input_shape": [1, 6, 6]}, "key input_shape: says 1×6×6 but [data] X holds 1×5×5 per observation"),
     (image_doc(CONV, X=np.zeros((1, 1, 1, 5, 5))), "key X: has more than 4 axes"),
     (image_doc(CONV, X=[[[1, 2], [3, 4]], [[1, 2]]]), "key X: ragged array"),
-])
+]
+
+
+@pytest.mark.parametrize("doc, words", MISTAKES)
 def test_every_mistake_is_one_error_line_naming_the_numbers(doc, words):
     with pytest.raises(UserError) as info:
         parse_spec(doc, "net.toml")
     lines = info.value.lines()
     assert lines[0].startswith("error: net.toml: ") and words in lines[0], lines
     assert all(line.startswith("hint: ") for line in lines[1:])
+
+
+@pytest.mark.parametrize("doc, words", MISTAKES)
+def test_every_mistake_is_one_error_line_and_status_2_on_the_command_line(doc, words, nngraph, tmp_path):
+    """Through the real entry point: the contract of DESIGN.md (conftest's check_contract: status 2,
+    one `error:` line, then only hints; no traceback), run and --summary alike."""
+    spec = tmp_path / "bad.toml"
+    spec.write_text(toml_of(doc))
+    for extra in ([], ["--summary"]):
+        status, _, err = nngraph(spec, "--no-render", *extra)
+        assert status == 2 and words in err.splitlines()[0]
 
 
 @pytest.mark.parametrize("change, words", [

@@ -56,21 +56,23 @@ def pool_forward_caption(graph: Graph, step: Step, out) -> str:
     x = graph.args[n][0]
     size, stride = pool_p(graph[n]["p"])
     what = "the largest entry" if graph[n]["op"] == "maxpool" else "the mean"
+    rows, cols = np.shape(step.inputs[0])[-2:]
+    partial = ", a partial window at the edge dropped" if (rows - size) % stride or (cols - size) % stride else ""
     return (f"forward · {n} = {graph[n]['text']}: {what} of each {size}×{size} window of {x}, moved by {stride} "
-            f"(each map on its own, a partial window at the edge dropped): {maps(step.output)} = "
-            f"{fmt_value(step.output)}")
+            f"(each map on its own{partial}): {maps(step.output)} = {fmt_value(step.output)}")
 
 
 def pool_backward_caption(graph: Graph, step: Step, out) -> str:
     n = step.gate
     x = graph.args[n][0]
-    size, _ = pool_p(graph[n]["p"])
+    size, stride = pool_p(graph[n]["p"])
+    overlap = "; overlapping windows add" if stride < size else ""
     if graph[n]["op"] == "maxpool":
         rule = ("max pool routes: each window's d goes to the cell holding its maximum (the first, on a tie), "
                 "the others get 0")
     else:
         rule = f"avg pool distributes: each cell of a window gets 1/{size * size} of its d"
-    return f"backward · {rule}; overlapping windows add: d = {fmt_value(step.grads[0])} (∂{out(graph)}/∂{x})"
+    return f"backward · {rule}{overlap}: d = {fmt_value(step.grads[0])} (∂{out(graph)}/∂{x})"
 
 
 def flatten_forward_caption(graph: Graph, step: Step, out) -> str:

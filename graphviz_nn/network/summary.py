@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+from ..errors import TITLE_LIMIT, display_text
 from ..numfmt import shape_text
 from .cells import CELLS
 from .checks import Place, brief, check_keys, choice, matrix, need, number, two_d, whole
@@ -178,7 +180,7 @@ def load_summary(path: str, max_bytes: int | None = None, max_steps: int | None 
 
 
 def summarise(doc: dict, path: str, max_steps: int | None = None) -> Summary:
-    if isinstance(doc.get("data"), dict):
+    if "data" in doc:                       # read as a run reads it, every check included
         spec = parse_spec(doc, path, **({"max_steps": max_steps} if max_steps else {}))
         shape = spec.X.shape[1:] if not spec.recurrent else spec.X.shape
         rows = summary_rows(spec.layers, tuple(shape))
@@ -190,9 +192,10 @@ def summarise(doc: dict, path: str, max_steps: int | None = None) -> Summary:
                              "([features], [T, features]) for its --summary")
     check_keys(doc, ("title", "seed", "input_shape", "layer", "loss", "train"), top)
     shape = input_shape(doc, top)
-    title = doc.get("title", path)
+    title = doc.get("title", Path(path).stem)
     if not isinstance(title, str):
         raise top.error("title", "must be a string")
+    title = display_text(title, TITLE_LIMIT)
     layers = sized_layers(doc, shape, str(path))
     return Summary(title, path, shape, summary_rows(layers, shape), False)
 
