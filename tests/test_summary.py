@@ -72,6 +72,16 @@ def test_shapes_and_counts_agree_with_pytorch(name, modules):
     assert summary.total == sum(count for _, count in expected)
 
 
+def test_prelu_batchnorm_and_dropout_agree_with_pytorch():
+    summary = summary_of([12], dense(30), {"type": "batchnorm"}, {"type": "prelu"}, {"type": "dropout", "p": 0.2},
+                         dense(5, bias=False), {"type": "prelu", "shared": True}, {"type": "softplus"})
+    modules = [nn.Linear(12, 30), nn.BatchNorm1d(30), nn.PReLU(30), nn.Dropout(0.2), nn.Linear(30, 5, bias=False),
+               nn.PReLU(), nn.Softplus()]
+    for m in modules:
+        m.eval()
+    assert [(row.output_shape, row.params) for row in summary.rows] == torch_rows(modules, summary.input_shape)
+
+
 def torch_recurrent(kind, inputs, units, bias, bidirectional=False):
     return {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](inputs, units, bias=bias,
                                                                  bidirectional=bidirectional, batch_first=True)
@@ -238,3 +248,11 @@ def test_the_table_lists_every_layer_and_the_total():
     assert "total parameters: 44,426" in text
     document_ = document(load_summary(str(NETS / "34_regression_summary.toml")))
     assert document_["total_params"] == 84_301 and document_["layers"][0]["receptive_field"] is None
+
+
+def test_every_layer_type_has_a_summary_rule_and_a_cost():
+    from graphviz_nn import budget
+    from graphviz_nn.network.spec import LAYER_TYPES
+    from graphviz_nn.network.summary import RULES
+    assert set(RULES) == set(LAYER_TYPES)
+    assert set(budget.LAYER_COSTS) <= set(LAYER_TYPES)
