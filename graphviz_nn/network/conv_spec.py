@@ -76,7 +76,7 @@ def input_shape(doc: dict, top: Place) -> tuple[int, ...]:
 
 # ---- the layers ----------------------------------------------------------------------------------
 
-def parse_spatial(table, kind, position, k, in_shape, current, seed, place, budget=(0, None)):
+def parse_spatial(table, kind, k, in_shape, current, seed, place, budget=(0, None)):
     """A conv2d, pool or flatten layer: its Layer's fields (width, bias, options, shape) and the
     parameters it learns (Kk, bk). in_shape: an observation's shape before it."""
     fields, K = spatial_fields(table, kind, k, in_shape, current, place)

@@ -352,7 +352,7 @@ def parse_layers(doc: dict, X: np.ndarray, seed: int, file: str, max_numbers: in
                       LAYER_TYPES, place, "type", "layer type")
         if kind in SPATIAL:
             index += SPATIAL[kind].counts
-            fields, new = parse_spatial(table, kind, position, index, shape, current, seed, place,
+            fields, new = parse_spatial(table, kind, index, shape, current, seed, place,
                                         (held, max_numbers))
             fields["width"] = int(np.prod(fields["shape"]))
             layer = Layer(kind, position, index, in_shape=shape, **fields)
