@@ -321,6 +321,7 @@ def test_one_box_per_time_step_left_to_right_with_the_shared_weights_outside(nam
 def test_the_two_directional_steps_are_boxes_that_hold_both_states():
     graph, clusters, centres = boxes("50_bidirectional.nn")
     assert sorted(clusters) == ["t = 1", "t = 2"]
+    assert clusters["t = 1"][2] < clusters["t = 2"][0]         # s2 → s1 points back: time still runs right
     for node, title in [("h1", "t = 1"), ("s1", "t = 1"), ("y1", "t = 1"), ("h2", "t = 2"), ("s2", "t = 2")]:
         assert graph[node]["group"] == title and inside(centres[node], clusters[title]), node
     for w in ("W", "Wʹ", "U", "Uʹ"):

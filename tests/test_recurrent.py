@@ -223,6 +223,26 @@ def test_the_reverse_direction_starts_after_the_last_step():
     assert [v for _, v, _ in graph.out_edges("W1_rev")] == ["a1_rev_3", "a1_rev_2", "a1_rev_1"]
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_two_directional_steps_run_left_to_right_the_reverse_state_pointing_back(kind):
+    """Each step's box holds both directions; s_{t+1} → step t is laid out left to right and
+    drawn pointing back (dir=back), so the boxes stay in time order however the states run."""
+    import re
+    from graphviz_nn.render.dot import to_dot
+    from graphviz_nn.render.layout import layout
+    graph = graph_of(case_spec(kind, "tanh", True, True, seed=2))
+    drawing = to_dot(graph)
+    boxes = {}
+    for obj in layout(drawing.source).json["objects"]:
+        if obj["name"].startswith("cluster_"):
+            title = re.sub(r"<[^>]+>", "", obj["label"]).strip()
+            boxes[title] = [float(c) for c in obj["bb"].split(",")]
+    assert boxes["t = 1"][2] < boxes["t = 2"][0] and boxes["t = 2"][2] < boxes["t = 3"][0]
+    back = re.findall(r"(n\d+) -> (e\d+):w \[[^]]*dir=back", drawing.source)
+    names = {v: k for k, v in drawing.node_ids.items()}
+    assert sorted(names[n] for n, _ in back) == ["a1_rev_1", "a1_rev_2"] + (["c1_rev_1", "c1_rev_2"] if kind == "lstm" else [])
+
+
 @pytest.mark.parametrize("kind, gates", [("lstm", "ifgoch"), ("gru", "rznh")])
 def test_expand_draws_the_gates_as_nodes(kind, gates):
     spec = case_spec(kind, "tanh", False, True, seed=1)

@@ -173,6 +173,7 @@ class DotWriter:
         self.compact = len(graph.order) > LABEL_NODES_UP_TO
         self.boxed = graph.kind == "statements"      # numbers in the boxes (trace/statements.py)
         self.grouped = any(graph[n].get("group") for n in graph.order)
+        self.group_rank = self.group_ranks()
 
     def part(self, id: str, kind: str, warned: bool = False) -> dict[str, str]:
         """Register a part; its colours by role."""
@@ -213,7 +214,7 @@ class DotWriter:
             self.edge(index, edge)
         self.lines = groups.setdefault(None, [])
         self.output_edge(len(edges))
-        titles = sorted((g for g in groups if g is not None), key=self.first_statement(groups))
+        titles = sorted((g for g in groups if g is not None), key=self.group_rank.__getitem__)
         for number, title in enumerate(titles, 1):
             top += self.cluster(number, title, groups[title])
         self.lines = top + groups[None] + self.group_order(titles) + ["}"]
@@ -226,7 +227,7 @@ class DotWriter:
         group = self.graph[v].get("group")
         return group if self.graph[u].get("group") == group else None
 
-    def first_statement(self, groups: dict) -> dict:
+    def group_ranks(self) -> dict[str, int]:
         """Groups in the order the program writes them: by where their first gate is in the
         source (a gate's span), else by where their first node is in the graph's order."""
         first = {}
@@ -236,7 +237,13 @@ class DotWriter:
             key = (0, span[0]) if span else (1, position)
             if node.get("group") is not None:
                 first[node["group"]] = min(first.get(node["group"], key), key)
-        return lambda title: first[title]
+        return {title: rank for rank, title in enumerate(sorted(first, key=first.__getitem__))}
+
+    def backwards(self, u: str, v: str) -> bool:
+        """An edge from a later group into an earlier one (a two-directional net's reverse state,
+        s_{t+1} into step t): drawn pointing back, so that the steps stay left to right."""
+        tail, head = self.graph[u].get("group"), self.graph[v].get("group")
+        return tail is not None and head is not None and self.group_rank[tail] > self.group_rank[head]
 
     def group_order(self, titles: list[str]) -> list[str]:
         """Time steps left to right: each group starts after the one before it ends (invisible
@@ -266,7 +273,7 @@ class DotWriter:
             if n in targets:
                 return True
             for v, _ in self.graph.users.get(n, []):
-                if v not in seen:
+                if v not in seen and not self.backwards(n, v):
                     seen.add(v)
                     todo.append(v)
         return False
@@ -412,10 +419,13 @@ class DotWriter:
         self.drawing.edge_index[edge] = index
         grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
         if self.boxed:            # the numbers are in the boxes
-            self.lines.append(f'  {self.node_id(u)} -> {self.node_id(v)} [id="t{index}"{self.pinned(f"t{index}")}];')
+            back = self.backwards(u, v)
+            first, second = (v, u) if back else (u, v)
+            self.lines.append(f'  {self.node_id(first)} -> {self.node_id(second)} [id="t{index}"'
+                              f'{", dir=back" if back else ""}{self.pinned(f"t{index}")}];')
             return
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
-                     near=self.label_place(u, v))
+                     near=self.label_place(u, v), back=self.backwards(u, v))
 
     def label_place(self, u: str, v: str) -> str | None:
         """Where a program's long edges keep their numbers: beside a shared input (a weight used
@@ -443,20 +453,26 @@ class DotWriter:
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
-    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, near=None) -> None:
+    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, near=None, back=False) -> None:
         """Small graphs: the edge runs through a label node, value above the line, gradient below.
-        Large graphs: a plain edge label (half the layout work), value over gradient."""
+        Large graphs: a plain edge label (half the layout work), value over gradient. back: the
+        edge is laid out from head to tail and drawn with its arrow at the head (dir=back)."""
         table = self.label_table(index, value, grad, through=not self.compact, weight=attrs or {})
         e, t, h = f"e{index}", f"t{index}", f"h{index}"        # label node, edge into it, edge out
         if self.compact:
-            self.lines.append(f'  {tail} -> {head} [id="{t}", label=<{table}>{self.pinned(t)}];')
+            ends = f"{head} -> {tail}" if back else f"{tail} -> {head}"
+            self.lines.append(f'  {ends} [id="{t}", label=<{table}>{", dir=back" if back else ""}{self.pinned(t)}];')
             return
         into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
         self.lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
         pull = ", weight=2"                  # the shorter half: the label node beside that end
-        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{pull if near == "tail" else ""}'
-                          f'{self.pinned(t)}];')
-        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{pull if near == "head" else ""}{self.pinned(h)}];')
+        tail_pull, head_pull = pull if near == "tail" else "", pull if near == "head" else ""
+        if back:                             # head, label node, tail from left to right
+            self.lines.append(f'  {head} -> {e}:{into} [id="{h}", dir=back{head_pull}{self.pinned(h)}];')
+            self.lines.append(f'  {e}:{out} -> {tail} [id="{t}", arrowhead=none{tail_pull}{self.pinned(t)}];')
+            return
+        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{tail_pull}{self.pinned(t)}];')
+        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{head_pull}{self.pinned(h)}];')
 
     def label_table(self, index: int, value, grad, through: bool, weight: dict) -> str:
         """Value over gradient; a neuron-view edge adds its weight above and the weight's
