@@ -26,6 +26,7 @@ BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement 
 NODE_NUMBERS = 4                         # a variable's box shows a vector up to this long
 DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
 UPDATED = "after the update:"              # the label of a parameter's new value
+STEP_EDGE_WEIGHT = 8                     # dot's weight of an edge within the time steps (see edge_weight)
 FORMULA_LINE = 28                        # characters of a statement's formula per line in its box
 FORMULA_LINES = 6                        # lines of it at most: a longer one ends in …
 SHARE_SIZE = 10                          # points: a share's number beside its edge (statement view)
@@ -425,7 +426,15 @@ class DotWriter:
                               f'{", dir=back" if back else ""}{self.pinned(f"t{index}")}];')
             return
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
-                     near=self.label_place(u, v), back=self.backwards(u, v))
+                     near=self.label_place(u, v), back=self.backwards(u, v), weight=self.edge_weight(u, v))
+
+    def edge_weight(self, u: str, v: str) -> int:
+        """How hard dot keeps an edge short and straight: the chain of gates through the time
+        steps (a step's own, and the state carried into the next) outweighs the shared weights'
+        long edges, so the steps line up in a row instead of a staircase."""
+        chain = self.graph[u]["kind"] == OP and self.graph[u].get("group") is not None \
+            and self.graph[v].get("group") is not None
+        return STEP_EDGE_WEIGHT if chain else 1
 
     def label_place(self, u: str, v: str) -> str | None:
         """Where a program's long edges keep their numbers: beside a shared input (a weight used
@@ -453,7 +462,8 @@ class DotWriter:
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
-    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, near=None, back=False) -> None:
+    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, near=None, back=False,
+                weight=1) -> None:
         """Small graphs: the edge runs through a label node, value above the line, gradient below.
         Large graphs: a plain edge label (half the layout work), value over gradient. back: the
         edge is laid out from head to tail and drawn with its arrow at the head (dir=back)."""
@@ -465,8 +475,10 @@ class DotWriter:
             return
         into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
         self.lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
-        pull = ", weight=2"                  # the shorter half: the label node beside that end
-        tail_pull, head_pull = pull if near == "tail" else "", pull if near == "head" else ""
+        def pull(end: str) -> str:           # weight 2: the shorter half, the label beside that end
+            w = 2 if near == end else weight
+            return f", weight={w}" if w > 1 else ""
+        tail_pull, head_pull = pull("tail"), pull("head")
         if back:                             # head, label node, tail from left to right
             self.lines.append(f'  {head} -> {e}:{into} [id="{h}", dir=back{head_pull}{self.pinned(h)}];')
             self.lines.append(f'  {e}:{out} -> {tail} [id="{t}", arrowhead=none{tail_pull}{self.pinned(t)}];')
