@@ -31,3 +31,17 @@ def test_drawn_text_fits_the_width_graphviz_gave_it(dpi):
         drawn = font(pixel_size(text, size * k, room(text, size) * k)).getlength(text) / k
         assert drawn <= width + 0.5 / k, (size, text, drawn, width)
         assert drawn >= 0.85 * room(text, size) or size * k < 12, (size, text, drawn)    # not much smaller
+
+
+def test_a_shrunk_picture_stays_on_its_page():
+    """--slide shrinks a wide picture to 16:9; Graphviz 2.42 writes the factor rounded to two
+    decimals, which would push the drawing past its page (under the caption, off a PNG)."""
+    import graphviz_nn as nn
+    source = " + ".join(f"w{i}*x{i}" for i in range(29))       # a factor Graphviz rounds up
+    pictures = nn.trace(source, **{f"w{i}": 1.0 for i in range(29)}, **{f"x{i}": 2.0 for i in range(29)}).pictures(
+        slide=True)
+    picture = pictures.picture
+    ys = [y for s in picture.shapes for _, y in s.points[:1 if s.tag == "ellipse" else None]]
+    xs = [x for s in picture.shapes for x, _ in s.points[:1 if s.tag == "ellipse" else None]]
+    assert max(ys) <= picture.height + 0.5 and min(ys) >= -0.5
+    assert max(xs) <= picture.width + 0.5 and min(xs) >= -0.5

@@ -112,7 +112,7 @@ def layout(source: str, coordinates: bool = True) -> Layout:
         if not GRAPHVIZ_SVG.search(svg) or '<g id="graph0"' not in svg:
             raise GraphvizError("Graphviz failed: `dot` wrote layout.svg that is not a Graphviz SVG",
                                 hint="check the Graphviz installation (`dot -V`)")
-        return Layout(svg, json_output(tmp, "layout.json") if coordinates else None)
+        return Layout(exact_scale(svg), json_output(tmp, "layout.json") if coordinates else None)
 
 
 def render_positioned(sources: list[str], fmt: str, dpi: int | None = None) -> list[bytes]:
@@ -124,3 +124,27 @@ def render_positioned(sources: list[str], fmt: str, dpi: int | None = None) -> l
         run(args + ["g.dot"], "", cwd=tmp)
         names = ["g.dot." + fmt] + [f"g.dot.{i}.{fmt}" for i in range(2, len(sources) + 1)]
         return [output(tmp, n, "neato") for n in names]
+
+
+SVG_HEIGHT = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+GRAPH_TRANSFORM = re.compile(r'(<g id="graph0" class="graph" transform=")scale\([\d.]+ [\d.]+\)( rotate\(0\) '
+                             r'translate\([\d.]+ [\d.]+\)">\n<title>[^<]*</title>\n<polygon [^>]*points=")([^"]*)"')
+
+
+def exact_scale(svg: str) -> str:
+    """A picture shrunk to a size (--slide) is scaled by Graphviz 2.42 with the factor rounded to
+    two decimals (0.29 for 0.2863): the drawing overflows its own page by up to 2%, under the
+    caption bar and past a PNG's edge. The page's outline (the first polygon) gives the exact
+    factor: the SVG's size over the page's."""
+    size, transform = SVG_HEIGHT.search(svg), GRAPH_TRANSFORM.search(svg)
+    if not size or not transform:
+        return svg
+    xs, ys = zip(*(map(float, point.split(",")) for point in transform.group(3).split()))
+    span_x, span_y = max(xs) - min(xs), max(ys) - min(ys)
+    if not span_x or not span_y:
+        return svg
+    sx, sy = float(size.group(1)) / span_x, float(size.group(2)) / span_y
+    if abs(sx - 1) < 1e-3 and abs(sy - 1) < 1e-3:
+        return svg
+    return svg[:transform.end(1)] + f"scale({sx:.6f} {sy:.6f})" + svg[transform.start(2):]
+
