@@ -239,8 +239,8 @@ def grid_view(graph, view: str | None) -> bool:
     """--view on a formula or program: grid or nothing (layers and neurons are a spec's views)."""
     if view in ("layers", "neurons"):
         raise UserError(f"--view {view} applies to network specs (.toml), not to formulas",
-                        hint="formulas and programs are drawn as they are, or with --view grid "
-                             "(matrices as number grids)")
+                        hint="formulas and programs are drawn gate by gate, or with --view grid (matrices "
+                             "as number grids) or --view statements (a box per named statement)")
     from ..api import grid_view as drawn_as_grids
     return drawn_as_grids(graph, view)
 
