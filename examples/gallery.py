@@ -31,7 +31,10 @@ import shlex
 import shutil
 import sys
 import tomllib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from graphviz_nn.cli import main
 
@@ -88,33 +91,29 @@ def link(part: str, name: str) -> str:
     return "(not rendered: run `python examples/gallery.py`)"
 
 
-# ---- formulas ------------------------------------------------------------------------------------
+# ---- the three kinds of example ---------------------------------------------------------------
 
-def expression_commands() -> list[str]:
+class Example(NamedTuple):
+    name: str            # the picture's name in its gallery folder
+    command: str         # as the README shows it, `nngraph …`
+    args: list[str]      # what the gallery runs (the example's file by its full path)
+    title: str | None    # the README's first column (formulas have none: the command says it)
+
+
+def expression_examples() -> list[Example]:
     lines = (EXAMPLES / "expressions.txt").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.startswith("nngraph ")]
+    commands = [line for line in lines if line.startswith("nngraph ")]
+    return [Example(f"{number:02d}", command, shlex.split(command)[1:], None)
+            for number, command in enumerate(commands)]
 
 
-def expressions() -> None:
-    folder = fresh("expressions")
-    for number, line in enumerate(expression_commands()):
-        out = folder / f"{number:02d}"
-        printed = nngraph("-o", str(out), "--no-frames", *shlex.split(line)[1:])
-        keep_one_picture(out, f"{number:02d}", printed)
-    write_readme_tables()
+def spec_examples() -> list[Example]:
+    return [example(path, spec_command(path), spec_title(path)) for path in sorted((EXAMPLES / "nets").glob("*.toml"))]
 
 
-def expression_rows() -> list[str]:
-    rows = ["| formula exercises (`examples/expressions.txt`) | |", "|---|---|"]
-    for number, line in enumerate(expression_commands()):
-        rows.append(f"| `{line}` | {link('expressions', f'{number:02d}')} |")
-    return rows
-
-
-# ---- network specs -------------------------------------------------------------------------------
-
-def specs() -> list[Path]:
-    return sorted((EXAMPLES / "nets").glob("*.toml"))
+def example(path: Path, command: str, title: str) -> Example:
+    """An example file run by its command (`nngraph examples/…/<file> [options]`)."""
+    return Example(path.stem, command, [str(path), *shlex.split(command)[2:]], title)
 
 
 def spec_title(path: Path) -> str:
@@ -122,73 +121,65 @@ def spec_title(path: Path) -> str:
         return str(tomllib.load(file).get("title") or path.stem)
 
 
-def spec_command(path: Path) -> list[str]:
+def spec_command(path: Path) -> str:
     """`nngraph examples/nets/<file>`, or the command of the spec's `# gallery: …` line."""
     for line in path.read_text(encoding="utf-8").splitlines():
         found = re.match(r"\s*#\s*gallery:\s*(.*)$", line)
         if found:
-            command = shlex.split(found.group(1))
-            if command[:2] != ["nngraph", f"examples/nets/{path.name}"]:
+            command = found.group(1).strip()
+            if shlex.split(command)[:2] != ["nngraph", f"examples/nets/{path.name}"]:
                 raise SystemExit(f"{path}: its `# gallery:` line must run nngraph examples/nets/{path.name}")
             return command
-    return ["nngraph", f"examples/nets/{path.name}"]
+    return f"nngraph examples/nets/{path.name}"
 
 
-def networks() -> None:
-    folder = fresh("nets")
-    for spec in specs():
-        out = folder / spec.stem
-        printed = nngraph("-o", str(out), "--no-frames", str(spec), *spec_command(spec)[2:])
-        keep_one_picture(out, spec.stem, printed)
-    write_readme_tables()
+def program_examples() -> list[Example]:
+    return [example(path, program_command(path), path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").rstrip("."))
+            for path in sorted((EXAMPLES / "programs").glob("*.nn"))]
 
 
-def network_rows() -> list[str]:
-    rows = ["| exercise | command | |", "|---|---|---|"]
-    for spec in specs():
-        rows.append(f"| {spec_title(spec)} | `{' '.join(spec_command(spec))}` | {link('nets', spec.stem)} |")
-    return rows
-
-
-# ---- programs ------------------------------------------------------------------------------------
-
-def program_files() -> list[Path]:
-    return sorted((EXAMPLES / "programs").glob("*.nn"))
-
-
-def program_command(path: Path) -> list[str]:
-    """The first `nngraph examples/programs/…` command of the file's header, as arguments."""
+def program_command(path: Path) -> str:
+    """The first `nngraph examples/programs/…` command of the file's header."""
     for line in path.read_text(encoding="utf-8").splitlines():
         command = line.lstrip("# ").strip()
         if command.startswith(f"nngraph examples/programs/{path.name}"):
-            return shlex.split(command)
+            return command
     raise SystemExit(f"{path}: its header gives no `nngraph examples/programs/{path.name}` command")
 
 
-def program_title(path: Path) -> str:
-    return path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").rstrip(".")
+class Kind(NamedTuple):
+    folder: str                       # under outputs/gallery/
+    header: tuple[str, str]           # the README table's first two lines
+    examples: Callable[[], list[Example]]
 
 
-def programs() -> None:
-    folder = fresh("programs")
-    for path in program_files():
-        out = folder / path.stem
-        printed = nngraph("-o", str(out), "--no-frames", str(path), *program_command(path)[2:])
-        keep_one_picture(out, path.stem, printed)
+KINDS = {
+    "expressions": Kind("expressions", ("| formula exercises (`examples/expressions.txt`) | |", "|---|---|"),
+                        expression_examples),
+    "networks": Kind("nets", ("| exercise | command | |", "|---|---|---|"), spec_examples),
+    "programs": Kind("programs", ("| program (`examples/programs/`) | command | |", "|---|---|---|"),
+                     program_examples),
+}
+
+
+def render(kind: Kind) -> None:
+    folder = fresh(kind.folder)
+    for example in kind.examples():
+        out = folder / example.name
+        printed = nngraph("-o", str(out), "--no-frames", *example.args)
+        keep_one_picture(out, example.name, printed)
     write_readme_tables()
 
 
-def program_rows() -> list[str]:
-    rows = ["| program (`examples/programs/`) | command | |", "|---|---|---|"]
-    for path in program_files():
-        rows.append(f"| {program_title(path)} | `{' '.join(program_command(path))}` | {link('programs', path.stem)} |")
-    return rows
+def rows(kind: Kind) -> list[str]:
+    lines = list(kind.header)
+    for example in kind.examples():
+        cells = ([example.title] if example.title else []) + [f"`{example.command}`", link(kind.folder, example.name)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 # ---- the README ----------------------------------------------------------------------------------
-
-TABLES = {"expressions": expression_rows, "networks": network_rows, "programs": program_rows}
-
 
 def markers(table: str) -> tuple[str, str]:
     return f"<!-- {table}: examples/gallery.py writes this table -->", f"<!-- end of {table} -->"
@@ -196,12 +187,12 @@ def markers(table: str) -> tuple[str, str]:
 
 def readme_tables(text: str) -> str:
     """The README text with each table as the example files and the pictures on disk give it."""
-    for table, rows in TABLES.items():
+    for table, kind in KINDS.items():
         start, end = markers(table)
         pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"README.md: no {start} … {end} lines to write the table between")
-        text = pattern.sub(lambda _: "\n".join([start, *rows(), end]), text)
+        text = pattern.sub(lambda _, kind=kind: "\n".join([start, *rows(kind), end]), text)
     return text
 
 
@@ -211,7 +202,7 @@ def write_readme_tables() -> None:
     README.write_text(readme_tables(text), encoding="utf-8")
 
 
-PARTS = {"flagship": flagship, "expressions": expressions, "networks": networks, "programs": programs}
+PARTS = {"flagship": flagship} | {name: partial(render, kind) for name, kind in KINDS.items()}
 
 
 if __name__ == "__main__":

@@ -225,9 +225,10 @@ def test_the_gallery_draws_a_program_in_its_header_view(tmp_path, monkeypatch):
     g = gallery()
     monkeypatch.setattr(g, "GALLERY", tmp_path)
     path = EXAMPLES / "programs" / "40_5_stride3.nn"
-    assert g.program_command(path)[2:] == ["--view", "grid"]
+    example = next(e for e in g.program_examples() if e.name == path.stem)
+    assert example.args == [str(path), "--view", "grid"]
     folder = tmp_path / "programs" / path.stem
-    g.nngraph("-o", str(folder), "--no-frames", str(path), *g.program_command(path)[2:])
+    g.nngraph("-o", str(folder), "--no-frames", *example.args)
     g.keep_one_picture(folder, path.stem)
     svg = (tmp_path / "programs" / f"{path.stem}.svg").read_text(encoding="utf-8")
     assert re.search(r'id="x\d+_\d+"', svg) and not folder.exists()      # the grid's numbers, one part each
