@@ -41,8 +41,9 @@ def read_bounded(path: str, limit: int, what: str, too_large) -> bytes:
 
 
 def read_text(path: str, limit: int, what: str, too_large) -> str:
+    """The file as UTF-8 text (a byte-order mark, as some editors write, dropped)."""
     data = read_bounded(path, limit, what, too_large)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserError(f"cannot read {what} {path}: not UTF-8 text (byte {exc.start})") from None
+        raise UserError(f"cannot read {what} {path}: not UTF-8 text (byte {exc.start + 1:,})") from None

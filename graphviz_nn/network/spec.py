@@ -1,8 +1,6 @@
 """Network specs: a TOML file read, checked and turned into plain dataclasses (no graphs here)."""
 from __future__ import annotations
 
-import os
-import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,6 +9,7 @@ import numpy as np
 
 from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
+from ..reading import read_text
 from .cells import CELLS, RECURRENT, param_names
 from .checks import (INIT_KEYS, INITS, MAX_ENTRIES, Place, brief, check_keys, choice, count_text, entry,  # noqa: F401
                      fill, finite, init_options, matrix, need, nested, number, over_budget, two_d, whole)
@@ -190,13 +189,7 @@ def load_spec(path: str, max_steps: int = MAX_STEPS, max_bytes: int | None = Non
 def read_toml(path: str, max_bytes: int | None = None) -> dict:
     """The spec file's TOML: a regular file (not a FIFO or a device, which could block or never
     end), of at most max_bytes bytes, checked before it is parsed; a UTF-8 BOM is allowed."""
-    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
-    data = read_bounded(path, limit)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"cannot read the network spec {path}: not UTF-8 text (byte {exc.start + 1:,})") from None
-    text = text.removeprefix("\ufeff")       # a byte-order mark, as some editors write
+    text = read_text(path, MAX_FILE_BYTES if max_bytes is None else max_bytes, "the network spec", too_large)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -206,38 +199,6 @@ def read_toml(path: str, max_bytes: int | None = None) -> dict:
                         hint="a matrix needs two levels of brackets") from None
     except (ValueError, OverflowError, MemoryError) as exc:     # e.g. an integer of 5,000 digits
         raise UserError(f"{path}: not valid TOML: {exc}") from None
-
-
-def read_bounded(path: str, limit: int) -> bytes:
-    """At most limit + 1 bytes of a regular file: /dev/zero or a FIFO named spec.toml is refused
-    at once (opened without blocking, its type checked on the open file), a huge file unread."""
-    def refuse(reason: str) -> UserError:
-        return UserError(f"cannot read the network spec {path}: {reason}")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise refuse(exc.strerror or str(exc)) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise refuse("not a regular file" + (" (a folder)" if stat.S_ISDIR(info.st_mode) else ""))
-        if info.st_size > limit:
-            raise too_large(path, limit)
-        os.set_blocking(fd, True)
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:                    # a file that grew, or one whose size reads as 0 (/proc)
-            raise too_large(path, limit)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise refuse(exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
 
 
 def too_large(path: str, limit: int) -> BudgetError:
