@@ -189,12 +189,15 @@ def test_the_json_keys_the_kernels_and_biases(nngraph, tmp_path):
     assert layer["type"] == "conv2d" and layer["params"] == ["K1", "b1"] and layer["kernel"] == [3, 3]
 
 
-def test_the_neuron_view_refuses_conv_layers_and_says_which_view_works(nngraph, tmp_path):
+def test_the_neuron_view_refuses_images_too_large_for_it_and_says_which_view_works(nngraph, tmp_path):
+    """Two 2×7×7 images: 98 pixels, over the 25 a neuron picture holds (tests/test_conv_neurons.py
+    draws conv layers that fit)."""
     spec = tmp_path / "cnn.toml"
     spec.write_text(toml_of(cnn_doc()))
     status, _, err = nngraph(spec, "--view", "neurons", "--no-render")
-    assert status == 2 and "the neuron view does not draw images, conv2d" in err.splitlines()[0]
-    assert "hint: use --view layers" in err
+    assert status == 2 and err.splitlines()[0] == "error: X has 98 cells: the neuron view draws at most 25 per " \
+                                                  "layer legibly"
+    assert "hint: use --view layers" in err and "--view grid" in err
 
 
 def toml_of(doc: dict) -> str:

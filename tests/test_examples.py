@@ -25,6 +25,7 @@ ANIMATED = {COMMANDS[0], "25_relu_regression.toml"}       # frames, GIF and play
 SLOW = {"classifier_adam.toml"}          # 200 Adam steps: 51 pictures per view, seconds of Graphviz
 PROGRAMS = sorted((EXAMPLES / "programs").glob("*.nn"))
 QUICK_RASTER = {"batchnorm_expanded.nn", "40_5_stride3.nn"}   # PNG and PDF frames in the quick run (12, 6)
+TOO_WIDE_FOR_NEURONS = {"cnn_small.toml"}      # two 6×6 images: 36 pixels, over the 25 a neuron picture holds
 
 
 def expands(path: Path) -> bool:
@@ -90,14 +91,32 @@ def test_every_expression_example_draws(command, nngraph, tmp_path):
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW else p for p in NETS],
                          ids=lambda p: p.name)
-@pytest.mark.parametrize("view", ["layers", "neurons"])
+@pytest.mark.parametrize("view", ["layers", "neurons", "grid"])
 def test_every_network_example_draws_in_every_view(path, view, nngraph, tmp_path):
-    """The neuron view may refuse a net too wide or too many observations for it, if it says so."""
+    """Every spec in the layer and neuron views (conv layers as dense layers with tied weights), and
+    those with conv or pool layers in the grid view; the neuron view refuses only the nets listed as
+    too wide for it, in one error line and a hint; the grid view refuses the others (a summary-only
+    spec prints its table in every view)."""
     status, err = draw(nngraph, tmp_path / "out", path.name, path, "--view", view)
-    if view == "neurons" and status == 2:
-        assert "the neuron view" in err.splitlines()[0] and "hint: use --view layers" in err
+    if view == "neurons" and path.name in TOO_WIDE_FOR_NEURONS:
+        assert status == 2 and "the neuron view draws at most" in err.splitlines()[0]
+        assert err.splitlines()[1].startswith("hint: use --view layers")
+    elif view == "grid" and not has_windows(path) and not summary_only(path.name):
+        assert status == 2 and err.splitlines()[0].startswith("error: --view grid draws conv and pool layers")
     else:
         assert status == 0, err
+
+
+def has_windows(path: Path) -> bool:
+    """A spec with [data] and a conv or pool layer: what the grid view draws."""
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    return "data" in doc and any(t.get("type") in ("conv2d", "maxpool", "avgpool") for t in doc["layer"])
+
+
+def test_the_conv_examples_are_drawn_in_the_neuron_view():
+    """Exercise 43 is the neuron view of a conv layer: it must stay within the view's bound."""
+    assert "43_conv_as_dense.toml" in {p.name for p in NETS} and "43_conv_as_dense.toml" not in TOO_WIDE_FOR_NEURONS
+    assert {p.name for p in NETS if has_windows(p)} >= {"43_conv_as_dense.toml", "cnn_small.toml"}
 
 
 # ---- programs (examples/programs/*.nn) ------------------------------------------------------------

@@ -13,6 +13,7 @@ from ..trace.builder import GraphBuilder
 from ..ops import OPS
 from . import recurrent
 from .cells import CELLS
+from .conv_neurons import NEURON_VIEW_MAX_CELLS, spatial_edges, spatial_neurons
 from .conv_spec import SPATIAL
 from .ops import ACTIVATIONS, LAYERS, NeuronLoss, WeightedSum
 from .program import (NEURON_VIEW_MAX_EDGES, NEURON_VIEW_MAX_ROWS, NEURON_VIEW_MAX_WIDTH, Call, Leaf,  # noqa: F401
@@ -74,13 +75,16 @@ def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, param
 
     With one observation every node is a number; with several, each holds one number per observation.
     A recurrent network is unrolled in time, every layer step by step (network/recurrent.py).
+    Images are laid out as flatten lays them out, x1 … x(C·H·W); conv2d, pools and flatten as
+    network/conv_neurons.py draws them.
     """
     data = spec.data(1) if data is None else data
     if spec.recurrent:
         return recurrent.neuron_program(spec, X, y, params, data, neuron_layer, neuron_rule_layer)
     check_neuron_view(spec, len(X))
     column = (lambda a, j: a[0, j]) if len(X) == 1 else (lambda a, j: a[:, j])
-    program = Program([Leaf(f"x{i + 1}", INPUT, column(X, i)) for i in range(X.shape[1])])
+    rows = X.reshape(len(X), -1)
+    program = Program([Leaf(f"x{i + 1}", INPUT, column(rows, i)) for i in range(rows.shape[1])])
     current = [leaf.name for leaf in program.leaves]
     one = np.ones(len(X)) if len(X) > 1 else 1.0
     for layer in spec.layers:
@@ -88,6 +92,8 @@ def neuron_program(spec: NetworkSpec, X: np.ndarray, y: np.ndarray | None, param
             mask = data[layer.data] if layer.data else None
             current = neuron_rule_layer(program, layer, current, params,
                                         None if mask is None else [column(mask, j) for j in range(layer.width)])
+        elif layer.type in SPATIAL:
+            current = spatial_neurons(program, layer, current, params, one)
         else:
             current = neuron_layer(program, layer, current, params, one)
     if spec.loss is not None:
@@ -162,9 +168,11 @@ def neuron_weights(params: dict, k: int, j: int, fan_in: int, bias: bool) -> Wei
 
 
 def neuron_view_edges(spec: NetworkSpec) -> int:
-    edges, width = 0, spec.X.shape[1]
+    edges, width = 0, spec.features
     for layer in spec.layers:
-        if layer.type == "linear":
+        if layer.type in SPATIAL:
+            edges += spatial_edges(layer, np.shape(spec.params.get(f"K{layer.index}")))
+        elif layer.type == "linear":
             edges += (width + layer.bias) * layer.width
         elif layer.type in LAYERS:      # its input, its parameter entries and its mask column
             edges += width * (1 + len(layer.params) + (layer.data is not None))
@@ -179,15 +187,13 @@ def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
         return recurrent.check_neuron_view(spec, len(spec.X))
     hint = "use --view layers, which draws one node per matrix"
     if spec.spatial:
-        raise UserError("the neuron view does not draw images, conv2d, pooling or flatten layers yet "
-                        "(a conv layer as a dense layer with tied weights is to come)",
-                        hint=hint + " (or --view grid: the maps as number grids)")
-    widths = [("X", spec.X.shape[1])] + [(layer.name, layer.width) for layer in spec.layers]
-    for name, width in widths:
-        if width > NEURON_VIEW_MAX_WIDTH:
-            raise UserError(f"{name} has {width} neurons: the neuron view draws at most "
-                            f"{NEURON_VIEW_MAX_WIDTH} per layer legibly", hint=hint)
-    edges = neuron_view_edges(spec)
+        hint += " (or --view grid: the maps as number grids)"
+    for name, width, limit in neuron_view_widths(spec):
+        if width > limit:
+            cells = "cells" if limit == NEURON_VIEW_MAX_CELLS else "neurons"
+            raise UserError(f"{name} has {width} {cells}: the neuron view draws at most {limit} per layer "
+                            f"legibly", hint=hint)
+    edges = neuron_view_edges(spec)      # after the widths: a huge conv is not counted edge by edge
     if edges > NEURON_VIEW_MAX_EDGES:
         raise UserError(f"the neuron view would draw {edges} edges; it stays legible up to "
                         f"{NEURON_VIEW_MAX_EDGES}", hint=hint)
@@ -195,6 +201,15 @@ def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
         raise UserError(f"each neuron would hold {rows} numbers (one per observation); the neuron "
                         f"view shows at most {NEURON_VIEW_MAX_ROWS}",
                         hint=hint + ", or train with order = [...] to use one observation per step")
+
+
+def neuron_view_widths(spec: NetworkSpec) -> list[tuple[str, int, int]]:
+    """Each layer's neurons and how many the view draws: images and feature maps (a pixel or cell
+    per neuron, up to a 5×5 image) more than rows of neurons."""
+    maps = lambda shape: len(shape) == 3
+    first = (("X", spec.features, NEURON_VIEW_MAX_CELLS if spec.X.ndim == 4 else NEURON_VIEW_MAX_WIDTH),)
+    return [*first, *((layer.name, layer.width, NEURON_VIEW_MAX_CELLS if maps(layer.in_shape) or maps(layer.shape)
+                       else NEURON_VIEW_MAX_WIDTH) for layer in spec.layers)]
 
 
 # ---- Program -> Graph --------------------------------------------------
@@ -224,7 +239,8 @@ def constant(builder: GraphBuilder, leaf: Leaf) -> int:
 
 def annotate_weights(graph: Graph) -> None:
     """Neuron-view edges into a neuron carry its weight: `weight`, `weight_name`, and after the
-    backward pass `weight_grad` = Σ over observations of signal × the neuron's gradient."""
+    backward pass `weight_grad` = Σ over observations of signal × the neuron's gradient; an edge
+    whose weight is tied (tie_weights) its `tie`."""
     for n in graph.gates():
         node = graph[n]
         if node["op"] != "neuron":
@@ -234,6 +250,31 @@ def annotate_weights(graph: Graph) -> None:
             attrs["weight"], attrs["weight_name"] = w, name
             if node["grad"] is not None:
                 attrs["weight_grad"] = float(np.sum(graph[u]["value"] * node["grad"]))
+    tie_weights(graph)
+
+
+def tie_weights(graph: Graph) -> None:
+    """A weight carried by several edges of one layer is tied (a conv layer's kernel entries and
+    biases, used at every position): each of its edges gets `tie`, the entry's number among the
+    tied ones, row-major by parameter (K1, b1, K2, …), which the picture colours it by. A recurrent
+    network's weights, one edge per time step, are drawn as they are."""
+    edges: dict[str, list] = {}
+    for n in graph.gates():
+        if graph[n]["op"] == "neuron" and not graph[n].get("group"):
+            for edge in graph.in_edges(n):
+                edges.setdefault(graph.edge(*edge)["weight_name"], []).append(edge)
+    tied = sorted((name for name, carried in edges.items() if len(carried) > 1), key=tie_order)
+    for number, name in enumerate(tied):
+        for edge in edges[name]:
+            graph.edge(*edge)["tie"] = number
+
+
+def tie_order(weight_name: str) -> tuple:
+    """K1[…] entries row-major, then b1[…], then K2[…], …"""
+    param = weight_name[:weight_name.index("[")]
+    letters = param.rstrip("0123456789")
+    return int(param[len(letters):]), letters != "K", entry_index(weight_name)
+
 
 
 def weight_edges(graph: Graph, param: str) -> list[tuple[str, str, int]]:
@@ -264,8 +305,8 @@ def neuron_gradients(graph: Graph, spec: NetworkSpec, params: dict) -> dict[str,
     if spec.recurrent:                  # unrolled: x_t_i, one input per step and feature
         grads = {"X": recurrent.input_gradient(spec, lambda n: graph[n]["grad"])}
     else:
-        columns = [np.atleast_1d(graph[f"x{i + 1}"]["grad"]) for i in range(spec.X.shape[1])]
-        grads = {"X": np.stack(columns, axis=-1)}
+        names = [f"x{i + 1}" for i in range(spec.features)]
+        grads = {"X": gathered(graph, names, "grad").reshape(-1, *spec.X.shape[1:])}
     for name, value in params.items():
         grads[name] = np.zeros_like(value)
         nodes = param_nodes(graph, name, value.size)
@@ -279,6 +320,26 @@ def neuron_gradients(graph: Graph, spec: NetworkSpec, params: dict) -> dict[str,
 
 
 def neuron_values(graph: Graph, layer: Layer, what: str = "value") -> np.ndarray:
-    """A layer's values (or gradients), n×width, gathered from its neurons, as the layer view has them."""
-    return np.stack([np.atleast_1d(graph[f"{layer.name}_{j + 1}"][what]) for j in range(layer.width)],
-                    axis=-1)
+    """A layer's values (or gradients), n×width, gathered from its neurons, as the layer view has
+    them (feature maps flattened row-major: the view's order)."""
+    return gathered(graph, layer_neurons(graph, layer), what)
+
+
+def layer_neurons(graph: Graph, layer: Layer) -> list[str]:
+    """A layer's neurons: Hk_1 …; flatten draws none, its row is the neurons before it (the
+    last-made of the layer outputs numbered k before it, or the inputs)."""
+    if layer.type != "flatten":
+        return [f"{layer.name}_{j + 1}" for j in range(layer.width)]
+    made = [[f"{letter}{layer.index}_{j + 1}" for j in range(layer.width)] for letter in "HOP"]
+    made = [names for names in made if any(n in graph.node_attrs for n in names)]
+    if not made:
+        return [f"x{j + 1}" for j in range(layer.width)]
+    return max(made, key=lambda names: max(graph[n]["generation"] for n in names if n in graph.node_attrs))
+
+
+def gathered(graph: Graph, names: list[str], what: str) -> np.ndarray:
+    """Neurons' values (or gradients) side by side, n×len(names). A neuron nothing reads (a cell
+    of no window) is not drawn: its gradient is 0."""
+    present = [np.atleast_1d(graph[n][what]) for n in names if n in graph.node_attrs]
+    unread = np.zeros_like(present[0]) if what == "grad" else np.full_like(present[0], np.nan)
+    return np.stack([np.atleast_1d(graph[n][what]) if n in graph.node_attrs else unread for n in names], axis=-1)

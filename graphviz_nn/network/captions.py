@@ -14,7 +14,7 @@ from ..ops import OPS
 from ..steps import BACKWARD, FORWARD, Step
 from .ops import ACTIVATIONS, BATCHNORM_EPS, LOSSES, loss_rule
 from .recurrent_captions import caption as recurrent_caption, is_initial_state
-from .conv_captions import CONV_WRITERS
+from .conv_captions import CONV_WRITERS, NEURON_CONV_WRITERS, tie_legend, tie_totals
 
 LINEAR_OPS = ("linear", "matmul")
 
@@ -188,7 +188,7 @@ def neuron_forward_caption(graph: Graph, step: Step) -> str:
     n = step.gate
     node = graph[n]
     numbers = " + ".join(product(x, w) for x, w in zip(step.inputs, node["p"].weights))
-    return f"forward · {n} = {node['text']} = {numbers} = {fmt_value(step.output)}"
+    return f"forward · {n} = {node['text']} = {numbers} = {fmt_value(step.output)}{tie_legend(graph, n)}"
 
 
 def neuron_backward_caption(graph: Graph, step: Step) -> str:
@@ -197,12 +197,14 @@ def neuron_backward_caption(graph: Graph, step: Step) -> str:
     args, p = graph.args[n], graph[n]["p"]
     summed = "Σ " if np.ndim(d) else ""
     shared = "+=" if graph[n].get("group") else "="      # unrolled in time: each step adds its share
-    weights = [f"∂{out(graph)}/∂{name} {shared} {summed}{u}·d = {fmt_number(np.sum(x * d))}"
-               for u, x, name in zip(args, step.inputs, p.names)]
+    ties = [("tie" in graph.edge(*e)) for e in graph.in_edges(n)]      # a conv's: each position adds
+    weights = [f"∂{out(graph)}/∂{name} {'+=' if tie else shared} {summed}{u}·d = {fmt_number(np.sum(x * d))}"
+               for u, x, name, tie in zip(args, step.inputs, p.names, ties)]
     back = [f"∂{out(graph)}/∂{u} {'+=' if len(graph.users[u]) > 1 else '='} d·{name} = {product(d, w)} = "
             f"{fmt_value(grad)}"
             for u, name, w, grad in zip(args, p.names, p.weights, step.grads) if graph[u]["kind"] != CONST]
-    return f"backward · {n}, d = {fmt_value(d)}: " + ", ".join(weights) + "; " + ", ".join(back)
+    return f"backward · {n}, d = {fmt_value(d)}: " + ", ".join(weights) + "; " + ", ".join(back) + \
+        tie_totals(graph, n, out)
 
 
 def neuron_loss_forward_caption(graph: Graph, step: Step) -> str:
@@ -306,5 +308,6 @@ LAYER_WRITERS = {(FORWARD, "prelu"): prelu_forward_caption, (BACKWARD, "prelu"):
                  **{key: partial(write, out=out) for key, write in CONV_WRITERS.items()}}
 NEURON_WRITERS = {(FORWARD, "neuron"): neuron_forward_caption, (BACKWARD, "neuron"): neuron_backward_caption,
                   (FORWARD, "neuron_loss"): neuron_loss_forward_caption,
-                  (BACKWARD, "neuron_loss"): neuron_loss_backward_caption}
+                  (BACKWARD, "neuron_loss"): neuron_loss_backward_caption,
+                  **{key: partial(write, out=out) for key, write in NEURON_CONV_WRITERS.items()}}
 WRITERS = {"layers": layer_caption, "neurons": neuron_caption}

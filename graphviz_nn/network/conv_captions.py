@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..explain.captions import operand
 from ..graph import Graph
 from ..numfmt import fmt_number, fmt_value, shape_text
 from ..ops.conv import conv_p, pool_p
+from ..render.dot import tie_colour
 from ..steps import BACKWARD, FORWARD, Step
 
 
@@ -92,6 +94,75 @@ def flatten_backward_caption(graph: Graph, step: Step, out) -> str:
             f"{shape_text(np.shape(step.inputs[0]))} = {fmt_value(step.grads[0])} (∂{out(graph)}/∂{x})")
 
 
+# ---- the neuron view (network/conv_neurons.py): tied weights, pool neurons ------------------------
+
+def tied(graph: Graph, n: str) -> list[tuple]:
+    """A neuron's in-edges whose weight is tied (a conv neuron's kernel entries and bias)."""
+    return [e for e in graph.in_edges(n) if "tie" in graph.edge(*e)]
+
+
+def carrying(graph: Graph, weight_name: str) -> list[tuple]:
+    """Every edge carrying one weight, in the graph's order."""
+    return [e for v in graph.gates() for e in graph.in_edges(v) if graph.edge(*e).get("weight_name") == weight_name]
+
+
+def first_tied(graph: Graph, n: str) -> list[tuple]:
+    """A neuron's tied edges whose weight no neuron before it carries: forward, it introduces them;
+    backward (the pass goes the other way), it adds their last share."""
+    return [e for e in tied(graph, n) if carrying(graph, graph.edge(*e)["weight_name"])[0][1] == n]
+
+
+def tie_legend(graph: Graph, n: str) -> str:
+    """` · tied weights, one colour each: K1[1,1,1,1] blue, …`: the colours of the kernel entries a
+    conv neuron is the first to use."""
+    colours = [f"{graph.edge(*e)['weight_name']} {tie_colour(graph.edge(*e)['tie'])[0]}" for e in first_tied(graph, n)]
+    return f" · tied weights, one colour each: {', '.join(colours)}" if colours else ""
+
+
+def tie_totals(graph: Graph, n: str, out) -> str:
+    """At the last backward step that adds to a tied weight (its first neuron in the graph's
+    order): `∂L/∂K1[1,1,2,2] (teal) = Σ over its 4 edges = 1 + 15 + 2 + 1 = 19`."""
+    totals = []
+    for edge in first_tied(graph, n):
+        name = graph.edge(*edge)["weight_name"]
+        shares = [graph.edge(*e)["weight_grad"] for e in carrying(graph, name)]
+        colour = tie_colour(graph.edge(*edge)["tie"])[0]
+        totals.append(f"∂{out(graph)}/∂{name} ({colour}) = Σ over its {len(shares)} edges = "
+                      f"{' + '.join(operand(s) for s in shares)} = {fmt_number(sum(shares))}")
+    if not totals:
+        return ""
+    return " · the kernel is shared, so each entry's gradient adds its edges' shares (copy adds): " + "; ".join(totals)
+
+
+def pool_neuron_forward_caption(graph: Graph, step: Step, out) -> str:
+    """`P1_1 = max(O1_1, O1_2, O1_4, O1_5) = max(1, 2, 0, 3) = 3`, or the mean of the window."""
+    n = step.gate
+    args = graph.args[n]
+    if graph[n]["op"] == "max":
+        return (f"forward · max pool, one neuron per window: {n} = max({', '.join(args)}) = "
+                f"max({', '.join(fmt_value(x) for x in step.inputs)}) = {fmt_value(step.output)}")
+    return (f"forward · average pool, one neuron per window: {n} = ({' + '.join(args)})/{len(args)} = "
+            f"({' + '.join(fmt_value(x) for x in step.inputs)})/{len(args)} = {fmt_value(step.output)}")
+
+
+def pool_neuron_backward_caption(graph: Graph, step: Step, out) -> str:
+    n, d = step.gate, step.output
+    args = graph.args[n]
+    if graph[n]["op"] == "window_mean":
+        return (f"backward · average pool distributes: each of the {len(args)} cells of {n}'s window gets "
+                f"d/{len(args)} = {fmt_value(step.grads[0])} (d = {fmt_value(d)})")
+    if np.ndim(d) == 0:
+        winner = next(u for u, g in zip(args, step.grads) if g != 0) if d != 0 else args[0]
+        return (f"backward · max pool routes: {n}'s d = {fmt_number(d)} goes to its window's maximum {winner} "
+                f"(the first, on a tie); the other {len(args) - 1} get 0")
+    shares = ", ".join(f"∂{out(graph)}/∂{u} += {fmt_value(g)}" for u, g in zip(args, step.grads))
+    return (f"backward · max pool routes: for each observation {n}'s d = {fmt_value(d)} goes to its "
+            f"window's maximum, the others get 0: {shares}")
+
+
+NEURON_CONV_WRITERS = {(FORWARD, "max"): pool_neuron_forward_caption, (BACKWARD, "max"): pool_neuron_backward_caption,
+                       (FORWARD, "window_mean"): pool_neuron_forward_caption,
+                       (BACKWARD, "window_mean"): pool_neuron_backward_caption}
 CONV_WRITERS = {(FORWARD, "conv2d"): conv_forward_caption, (BACKWARD, "conv2d"): conv_backward_caption,
                 (FORWARD, "conv2d_bias"): conv_forward_caption, (BACKWARD, "conv2d_bias"): conv_backward_caption,
                 (FORWARD, "maxpool"): pool_forward_caption, (BACKWARD, "maxpool"): pool_backward_caption,

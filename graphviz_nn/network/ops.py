@@ -219,6 +219,16 @@ register(name="neuron", gate=LOCAL, arity=None, verb="weighted sum: each input g
          local_text=lambda a, o, p: list(p.names))
 
 
+def window_mean_vjp(g, out, xs, p):
+    return tuple(unbroadcast(np.broadcast_to(g, np.shape(out)) / len(xs), np.shape(x)) for x in xs)
+
+
+# The neuron view's average pool: one neuron per window, the mean of its cells; each gets d/n back.
+register(name="window_mean", gate=LOCAL, arity=None, verb="average pool distributes: each cell gets d/n",
+         forward=lambda xs, p: sum(xs[1:], xs[0]) / len(xs), vjp=window_mean_vjp, symbol=const("avg"),
+         text=lambda a, p: f"({' + '.join(a)})/{len(a)}", local_text=lambda a, o, p: [f"1/{len(a)}"] * len(a))
+
+
 def softmax_at_forward(xs, p):
     return softmax_forward([np.stack(xs, axis=-1)], None)[..., p]
 

@@ -33,6 +33,18 @@ SHARE_SIZE = 10                          # points: a share's number beside its e
 
 HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
 
+# Tied weights (a conv layer in the neuron view): the edges carrying one kernel entry share a colour,
+# by the entry's number (edge attribute `tie`), cycling through the palette; no green or red, the
+# colours of values and gradients.
+TIE_COLOURS = (("blue", "#1f6fd1"), ("orange", "#e8870e"), ("purple", "#8e44ad"), ("teal", "#12a3a3"),
+               ("brown", "#8c5a3c"), ("pink", "#e0559d"), ("olive", "#8f8f12"), ("navy", "#283d8f"))
+TIE_PEN = 1.8
+
+
+def tie_colour(number: int) -> tuple[str, str]:
+    """A tied weight's colour: (its name, as captions say it; its hex, as the picture draws it)."""
+    return TIE_COLOURS[number % len(TIE_COLOURS)]
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -215,6 +227,7 @@ class DotWriter:
             self.edge(index, edge)
         self.lines = groups.setdefault(None, [])
         self.output_edge(len(edges))
+        self.lines += self.tied_columns()
         titles = sorted((g for g in groups if g is not None), key=self.group_rank.__getitem__)
         for number, title in enumerate(titles, 1):
             top += self.cluster(number, title, groups[title])
@@ -278,6 +291,24 @@ class DotWriter:
                     seen.add(v)
                     todo.append(v)
         return False
+
+    def tied_columns(self) -> list[str]:
+        """Tied edges (a conv layer's) as three columns, each in the graph's order top to bottom:
+        their input cells and their output cells row-major, and between them their labels grouped
+        by output cell, so each neuron's weights are read together and the edges cross little."""
+        if self.pins or self.compact:
+            return []
+        columns: dict[tuple, list[str]] = {}
+        for edge, attrs in self.graph.edge_attrs.items():
+            if "tie" in attrs:
+                u, v, _ = edge
+                layer = self.graph[v]["generation"]
+                columns.setdefault(("tails", layer), []).append(self.node_id(u))
+                columns.setdefault(("heads", layer), []).append(self.node_id(v))
+                columns.setdefault(("labels", layer), []).append(f"e{self.drawing.edge_index[edge]}")
+        number = lambda id: int(id[1:])          # n<graph order>, e<edge order: by head, then argument>
+        chains = [sorted(set(ids), key=number) for ids in columns.values()]
+        return [f"  {{rank=same; {' -> '.join(ids)} [style=invis];}}" for ids in chains if len(ids) > 1]
 
     def cluster(self, number: int, title: str, lines: list[str]) -> list[str]:
         """A titled box around a statement group; an edge statement inside it would pull its
@@ -469,9 +500,10 @@ class DotWriter:
         edge is laid out from head to tail and drawn with its arrow at the head (dir=back)."""
         table = self.label_table(index, value, grad, through=not self.compact, weight=attrs or {})
         e, t, h = f"e{index}", f"t{index}", f"h{index}"        # label node, edge into it, edge out
+        tied = f', color="{tie_colour(attrs["tie"])[1]}", penwidth={TIE_PEN}' if attrs and "tie" in attrs else ""
         if self.compact:
             ends = f"{head} -> {tail}" if back else f"{tail} -> {head}"
-            self.lines.append(f'  {ends} [id="{t}", label=<{table}>{", dir=back" if back else ""}{self.pinned(t)}];')
+            self.lines.append(f'  {ends} [id="{t}", label=<{table}>{", dir=back" if back else ""}{tied}{self.pinned(t)}];')
             return
         into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
         self.lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
@@ -483,8 +515,8 @@ class DotWriter:
             self.lines.append(f'  {head} -> {e}:{into} [id="{h}", dir=back{head_pull}{self.pinned(h)}];')
             self.lines.append(f'  {e}:{out} -> {tail} [id="{t}", arrowhead=none{tail_pull}{self.pinned(t)}];')
             return
-        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{tail_pull}{self.pinned(t)}];')
-        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{head_pull}{self.pinned(h)}];')
+        self.lines.append(f'  {tail} -> {e}:{into} [id="{t}", arrowhead=none{tail_pull}{tied}{self.pinned(t)}];')
+        self.lines.append(f'  {e}:{out} -> {head} [id="{h}"{head_pull}{tied}{self.pinned(h)}];')
 
     def label_table(self, index: int, value, grad, through: bool, weight: dict) -> str:
         """Value over gradient; a neuron-view edge adds its weight above and the weight's
@@ -501,7 +533,8 @@ class DotWriter:
         bottom = f'<TD{self.td_id(f"g{index}")} BGCOLOR="{g["bg"]}" CELLPADDING="2">{grad_cell}</TD>'
         if "weight" in weight:       # the weight stays shown while its value is still hidden
             name, w = weight["weight_name"], fmt_number(weight["weight"])
-            line = f"<TD>{font(f'{name} = {w}', self.theme.ink, 8)}</TD>"
+            ink = tie_colour(weight["tie"])[1] if "tie" in weight else self.theme.ink    # its colour's key
+            line = f"<TD>{font(f'{name} = {w}', ink, 8)}</TD>"
             if "weight_after" in weight:      # and, from its update frame on, its new value
                 y = self.part(f"y{index}", "value")
                 new = font(f"{UPDATED} {fmt_number(weight['weight_after'])}", y["font"], 8)
