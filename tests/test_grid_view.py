@@ -354,3 +354,78 @@ def test_the_player_hides_a_gradient_cell_until_it_is_final(tmp_path):
     first, lit, unlit, last = json.loads(in_browser(page, probe, tmp_path))
     assert first == "none" and last != "none"
     assert lit == "rgb(255, 233, 168)" and unlit != lit          # X[2,2] is in a[0,0]'s window, X[2,3] not
+
+
+# ---- a spec's conv layer with a bias (conv2d_bias) ------------------------------------------------
+
+BIASED = {"data": {"X": [[X]], "y": [[1.0] * 8]},           # exercise 40's image; two filters, a bias each
+          "layer": [{"type": "conv2d", "K": [[K], [[row[::-1] for row in K]]], "b": [0.5, -2],
+                     "stride": 2},
+                    {"type": "flatten"}],
+          "loss": {"type": "half_sse"}}
+
+
+def spec_pictures(doc: dict):
+    from graphviz_nn.api import render_options
+    from graphviz_nn.explain.report import scene
+    from graphviz_nn.network.run import run_network
+    from graphviz_nn.network.spec import parse_spec
+    from graphviz_nn.render.export import Pictures
+    p = run_network(parse_spec(doc, "net.toml"), draw="1").passes[0]
+    drawn = scene(p.graph, p.steps, p.captions, grid=True)
+    return p, drawn.steps, Pictures(drawn, render_options({"frames": "per-gate"}))
+
+
+def test_a_biased_conv_adds_its_filters_bias_to_each_product_sum():
+    p, _, pictures = spec_pictures(BIASED)
+    H1, b = p.graph["H1"]["value"], [0.5, -2]
+    grids = pictures.drawing.grids
+    assert grids["b1"].shape == (2,)                 # the bias is a row of cells
+    frames = frames_starting(pictures, "forward · conv slides the kernel")
+    assert len(frames) == H1.size == 8
+    for i, cell in zip(frames, np.ndindex(H1.shape)):
+        caption = pictures.frames[i].caption
+        f = cell[1]
+        assert f" + b1[{f}] = " in caption, caption
+        products, total = re.search(r" = ((?:\(?-?[\d.]+\)?·\(?-?[\d.]+\)? \+ )+)(\(?-?[\d.]+\)?) = (-?[\d.]+)$",
+                                    caption).group(1, 3)
+        numbers = [[float(n.strip("()")) for n in term.split("·")] for term in products.rstrip(" +").split(" + ")]
+        assert len(numbers) == 9 and sum(x * k for x, k in numbers) + b[f] == float(total) == H1[cell], caption
+        assert f"+ {b[f]:g} = " in caption.replace("(-2)", "-2")
+        lit = lit_in(pictures, i)
+        assert grids["b1"].cell_id((f,)) in lit and grids["b1"].cell_id((1 - f,)) not in lit
+        assert shown_from(pictures, grids["H1"].cell_id(cell)) == i
+
+
+def test_a_biased_convs_gradient_cells_are_final_with_the_engines_numbers():
+    """∂b[f] adds d over every position of filter f: its cell appears at the filter's last window,
+    with the engine's number; ∂K and ∂X as for conv2d."""
+    p, window_steps, pictures = spec_pictures(BIASED)
+    graph, grids = p.graph, pictures.drawing.grids
+    frames = frames_starting(pictures, "backward · conv at")
+    assert len(frames) == 8
+    texts = dict(re.findall(r'<g id="(d\d+_\d+)"[^>]*>\n<polygon[^>]*/>\n<text[^>]*>([^<]*)</text>',
+                            pictures.svg_text))
+    d = graph["H1"]["grad"]
+    for f in (0, 1):
+        id = grids["b1"].cell_id((f,), grad=True)
+        assert shown_from(pictures, id) == frames[4 * f + 3]              # the filter's last window
+        assert float(texts[id]) == pytest.approx(graph["b1"]["grad"][f]) and graph["b1"]["grad"][f] == d[0, f].sum()
+    for name in ("K1", "X"):
+        for index in np.ndindex(graph[name]["value"].shape):
+            id = grids[name].cell_id(index, grad=True)
+            assert id in texts and float(texts[id]) == pytest.approx(graph[name]["grad"][index], abs=5e-4)
+    captions = [pictures.frames[i].caption for i in frames]
+    assert all(re.search(r"∂L/∂b1\[\d\] adds d", c) for c in captions if "adds nothing" not in c)
+    so_far = [re.search(r"∂L/∂b1 so far (\[.*?\])", c).group(1) for c in captions]
+    running = np.zeros(2)
+    for text, (f, r, c) in zip(so_far, np.ndindex(2, 2, 2)):     # each window adds its d to its filter's cell
+        running[f] += d[0, f, r, c]
+        assert text == fmt_value(running), (f, r, c)
+    assert so_far[-1] == fmt_value(graph["b1"]["grad"])
+    assert "∂L/∂b1 is the sum of d over each filter's positions" in captions[-1]
+    steps = [s for s in window_steps if s.kind == "window" and s.phase == "backward"]
+    for step in steps:           # the running sums at a cell's writing step are the engine's numbers
+        running = dict(step.grads)
+        for cell in step.cells.writes:
+            assert running[cell] == graph[cell.node]["grad"][cell.index]

@@ -5,7 +5,8 @@ input, kernel and output are drawn as grids (render/grid.py) is told as its wind
 one step per output cell, reading the window's cells (and the kernel's) and writing the cell's value;
 backward, one step per output cell in the same order, sending the cell's gradient d back — a conv
 adds d·window into ∂K (the kernel is shared by every position: copy adds) and d·K onto the window in
-∂X (together, the full convolution of d with the flipped kernel); a max pool routes d to the
+∂X (together, the full convolution of d with the flipped kernel); a spec's conv layer with a bias
+(conv2d_bias) adds its filter's b[f] to each product sum, and d to ∂b[f]; a max pool routes d to the
 window's maximum; an average pool gives d/k² to each cell. A gradient cell is written (shown) at the
 step after which nothing adds to it any more, and only where this gate is its node's one user (a
 node feeding several gates shows its total at the copy step); the steps carry the running sums.
@@ -33,7 +34,8 @@ from ..steps import BACKWARD, FORWARD, Cell, Cells, Step
 from .captions import Captions, derivative, operand
 from .noise import cleaned
 
-WINDOWED = ("conv2d", "maxpool", "avgpool")
+CONVS = ("conv2d", "conv2d_bias")           # conv2d_bias: a spec's conv layer, + b[f] at each cell
+WINDOWED = (*CONVS, "maxpool", "avgpool")
 CELL_STEPS_UP_TO = 16       # output cells of a gate: one step each
 ROW_STEPS_UP_TO = 16        # output rows (every map's): one step each; more: one step per map
 PRODUCTS_SHOWN = 12         # a product sum longer than this is cut: the first ones, …, the last
@@ -82,7 +84,7 @@ def window_steps(graph: Graph, step: Step) -> list[Step]:
     n = step.gate
     node = graph[n]
     x = np.asarray(step.inputs[0], dtype=float)
-    if node["op"] == "conv2d":
+    if node["op"] in CONVS:
         k = np.asarray(step.inputs[1], dtype=float)
         windows = [(w.cell, w.reads) for w in conv_windows(x.shape, k.shape, node["p"])]
     else:
@@ -102,28 +104,39 @@ def grouped(windows: list, out_shape: tuple) -> list[list]:
     return [list(g) for _, g in groupby(windows, key=lambda w: w[0][:-lead])]
 
 
-def terms(graph: Graph, step: Step, reads: tuple) -> tuple:
-    """A window's numbers: (x, k) factor pairs for a conv, the window's entries for a pool."""
+def terms(graph: Graph, step: Step, reads: tuple, cell: tuple = ()) -> tuple:
+    """A window's numbers: (x, k) factor pairs for a conv, then (b[f], 1) for a conv with a bias
+    (cell: the output cell, whose filter f is its third axis from the end); the window's entries
+    for a pool."""
     x = np.asarray(step.inputs[0], dtype=float)
-    if graph[step.gate]["op"] != "conv2d":
+    op = graph[step.gate]["op"]
+    if op not in CONVS:
         return tuple(float(x[xc]) for xc, _ in reads)
     k = np.asarray(step.inputs[1], dtype=float)
-    return tuple((float(x[xc]), float(k[kc])) for xc, kc in reads)
+    bias = ((float(np.asarray(step.inputs[2])[filter_of(cell)]), 1.0),) if op == "conv2d_bias" else ()
+    return tuple((float(x[xc]), float(k[kc])) for xc, kc in reads) + bias
+
+
+def filter_of(cell: tuple) -> tuple:
+    """The bias entry of an output cell (…, f, h, w) of conv2d_bias: (f,)."""
+    return (cell[-3],)
 
 
 def read_cells(graph: Graph, n: str, unit: list) -> list[Cell]:
-    """The value cells a unit's windows read: the input's, then the kernel's (each once, in order)."""
+    """The value cells a unit's windows read: the input's, then the kernel's, then a bias's (each
+    once, in order)."""
     args = graph.args[n]
     xs = [Cell(args[0], xc) for _, reads in unit for xc, _ in reads]
     ks = [Cell(args[1], kc) for _, reads in unit for _, kc in reads if kc is not None]
-    return list(dict.fromkeys(xs + ks))
+    bs = [Cell(args[2], filter_of(cell)) for cell, _ in unit] if graph[n]["op"] == "conv2d_bias" else []
+    return list(dict.fromkeys(xs + ks + bs))
 
 
 def forward_window(graph: Graph, step: Step, unit: list) -> Step:
     n, y = step.gate, np.asarray(step.output, dtype=float)
     at = tuple(cell for cell, _ in unit)
     cells = Cells(at, tuple(read_cells(graph, n, unit)), tuple(Cell(n, cell) for cell in at))
-    return Step(FORWARD, "window", n, (), (), tuple(terms(graph, step, reads) for _, reads in unit),
+    return Step(FORWARD, "window", n, (), (), tuple(terms(graph, step, reads, cell) for cell, reads in unit),
                 tuple(float(y[cell]) for cell in at), (), windows_of(unit, [None] * len(unit)), None, cells)
 
 
@@ -155,9 +168,9 @@ def backward_windows(graph: Graph, step: Step, units: list) -> list[Step]:
         at = tuple(cell for cell, _ in unit)
         reads = [Cell(n, cell, True) for cell in at] + routed_reads(graph, n, unit, routes, op)
         writes = tuple(c for c in final if c.node in written)
-        kernel = [c for c in running if op == "conv2d" and c.node == args[1]]    # ∂K in full, for "so far"
+        kernel = [c for c in running if op in CONVS and c.node in args[1:]]    # ∂K (∂b) in full, for "so far"
         sums = tuple((c, running[c]) for c in dict.fromkeys([*adds, *kernel]))   # (unread cells add nothing)
-        out.append(Step(BACKWARD, "window", n, (), (), tuple(terms(graph, step, r) for _, r in unit),
+        out.append(Step(BACKWARD, "window", n, (), (), tuple(terms(graph, step, r, c) for c, r in unit),
                         tuple(float(g[cell]) for cell in at), sums, windows_of(unit, routes or [None] * len(unit)), None,
                         Cells(at, tuple(dict.fromkeys(reads)), writes)))
     return out
@@ -179,11 +192,13 @@ def unit_plan(graph: Graph, step: Step, unit: list, op: str) -> tuple[list, dict
         adds[cell] = adds.get(cell, 0.0) + amount
     for cell, reads in unit:
         d = float(g[cell])
-        numbers = terms(graph, step, reads)
-        if op == "conv2d":
+        numbers = terms(graph, step, reads, cell)
+        if op in CONVS:
             for (xc, kc), (xv, kv) in zip(reads, numbers):
                 add(Cell(args[0], xc, True), d * kv)
                 add(Cell(args[1], kc, True), d * xv)
+            if op == "conv2d_bias":
+                add(Cell(args[2], filter_of(cell), True), d)
         elif op == "maxpool":
             best = int(np.argmax(numbers))     # the first maximum (a nan first), as the op routes
             routes.append(reads[best][0])
@@ -208,8 +223,10 @@ def routed_reads(graph: Graph, n: str, unit: list, routes: list, op: str) -> lis
 def window_caption(graph: Graph, step: Step) -> str:
     op = graph[step.gate]["op"]
     if step.phase == FORWARD:
-        return {"conv2d": conv_forward, "maxpool": pool_forward, "avgpool": pool_forward}[op](graph, step)
-    return {"conv2d": conv_backward, "maxpool": max_backward, "avgpool": avg_backward}[op](graph, step)
+        return {"conv2d": conv_forward, "conv2d_bias": conv_forward, "maxpool": pool_forward,
+                "avgpool": pool_forward}[op](graph, step)
+    return {"conv2d": conv_backward, "conv2d_bias": conv_backward, "maxpool": max_backward,
+            "avgpool": avg_backward}[op](graph, step)
 
 
 def entry(graph: Graph, n: str, cell: tuple) -> str:
@@ -238,27 +255,38 @@ def window_cells(step: Step, graph: Graph, which: int) -> list[tuple]:
     return [c.index for c in step.cells.reads if c.node == node and not c.grad]
 
 
-def product_sum(pairs: tuple, total: float) -> str:
-    """`3·0 + 3·1 + 2·2 + … = 12`: every product up to PRODUCTS_SHOWN, else the first and the last."""
-    products = [f"{operand(x)}·{operand(k)}" for x, k in pairs]
+def product_sum(pairs: tuple, total: float, biased: bool = False) -> str:
+    """`3·0 + 3·1 + 2·2 + … = 12`: every product up to PRODUCTS_SHOWN, else the first and the last;
+    biased: the last pair is (b[f], 1), added as `+ 0.5`."""
+    products = [f"{operand(x)}·{operand(k)}" for x, k in (pairs[:-1] if biased else pairs)]
     if len(products) > PRODUCTS_SHOWN:
         products = products[:PRODUCTS_SHOWN - 2] + ["…", products[-1]]
+    if biased:
+        products.append(operand(pairs[-1][0]))
     shown = fmt_number(cleaned(total, *[x * k for x, k in pairs]))
     return f"{' + '.join(products) or '0'} = {shown}"
 
 
+def bias_text(graph: Graph, n: str, cells) -> str:
+    """` + b1[0]` after a window ⋆ kernel: the bias entry of the filter(s) of these output cells."""
+    if graph[n]["op"] != "conv2d_bias":
+        return ""
+    return f" + {region(graph, graph.args[n][2], [filter_of(c) for c in cells])}"
+
+
 def conv_forward(graph: Graph, step: Step) -> str:
-    n, (x, k) = step.gate, graph.args[step.gate]
+    n, (x, k) = step.gate, graph.args[step.gate][:2]
     size = int(np.prod(np.shape(graph[k]["value"])[-3 if np.ndim(graph[k]["value"]) == 4 else 0:]))
+    biased = graph[n]["op"] == "conv2d_bias"
     if len(step.cells.at) == 1:
         cell, pairs = step.cells.at[0], step.inputs[0]
         window = region(graph, x, [xc for xc in window_cells(step, graph, 0)])
         kernel = region(graph, k, window_cells(step, graph, 1))
-        padding = " (the padding's zeros add nothing)" if len(pairs) < size else ""
-        return (f"forward · conv slides the kernel: {entry(graph, n, cell)} = {window} ⋆ {kernel} = "
-                f"{product_sum(pairs, step.output[0])}{padding}")
+        padding = " (the padding's zeros add nothing)" if len(pairs) - biased < size else ""
+        return (f"forward · conv slides the kernel: {entry(graph, n, cell)} = {window} ⋆ {kernel}"
+                f"{bias_text(graph, n, [cell])} = {product_sum(pairs, step.output[0], biased)}{padding}")
     values = ", ".join(f"{entry(graph, n, c)} = {fmt_number(v)}" for c, v in zip(step.cells.at, step.output))
-    first = f"{entry(graph, n, step.cells.at[0])} = {product_sum(step.inputs[0], step.output[0])}"
+    first = f"{entry(graph, n, step.cells.at[0])} = {product_sum(step.inputs[0], step.output[0], biased)}"
     return f"forward · conv slides the kernel along {region(graph, n, step.cells.at)}: {values} (as {first})"
 
 
@@ -299,22 +327,26 @@ def running_text(graph: Graph, step: Step, node: str) -> str:
 
 
 def conv_backward(graph: Graph, step: Step) -> str:
-    n, (x, k) = step.gate, graph.args[step.gate]
+    n, (x, k) = step.gate, graph.args[step.gate][:2]
     ds = [fmt_number(d) for d in step.output]
     where = entry(graph, n, step.cells.at[0]) if len(step.cells.at) == 1 else region(graph, n, step.cells.at)
     d_text = f"d = {ds[0]}" if len(ds) == 1 else f"d = {', '.join(ds)}"
     window = region(graph, x, window_cells(step, graph, 0))
     kernel = region(graph, k, window_cells(step, graph, 1))
     dk, dx = derivative(graph, kernel), derivative(graph, graph.label(x))
+    bias = graph.args[n][2] if graph[n]["op"] == "conv2d_bias" else None
+    db = derivative(graph, bias_text(graph, n, step.cells.at)[3:]) if bias else ""
     if all(d == 0 for d in step.output):
-        text = f"backward · conv at {where}, {d_text}: adds nothing to {dk} or {dx}"
+        text = f"backward · conv at {where}, {d_text}: adds nothing to {dk}{f', {db}' if bias else ''} or {dx}"
     else:
         contribution = f"{ds[0]}·{window}" if len(ds) == 1 else "Σ d·window"
-        text = (f"backward · conv at {where}, {d_text}: the kernel is shared, so {dk} adds {contribution}; "
-                f"d·{kernel} goes back onto {window}")
-    so_far = running_text(graph, step, k)
-    if so_far and graph[k]["kind"] != CONST:
-        text += f" · {derivative(graph, graph.label(k))} so far {so_far}"
+        added = f" and {db} adds {'d' if len(ds) == 1 else 'Σ d'}" if bias else ""
+        text = (f"backward · conv at {where}, {d_text}: the kernel is shared, so {dk} adds {contribution}"
+                f"{added}; d·{kernel} goes back onto {window}")
+    for shared in [k, bias] if bias else [k]:
+        so_far = running_text(graph, step, shared)
+        if so_far and graph[shared]["kind"] != CONST:
+            text += f" · {derivative(graph, graph.label(shared))} so far {so_far}"
     return text + finals(graph, step) + closing(graph, step)
 
 
@@ -337,11 +369,14 @@ def closing(graph: Graph, step: Step) -> str:
         return ""
     n, texts = step.gate, []
     x = graph.args[n][0]
-    if graph[n]["op"] == "conv2d":
+    if graph[n]["op"] in CONVS:
         k = graph.args[n][1]
         texts.append(f"{derivative(graph, graph.label(k))} is the sum over every position of d·window "
                      f"(copy adds); {derivative(graph, graph.label(x))} is every d sent back through the "
                      f"kernel: the full convolution of d with the flipped kernel")
+    if graph[n]["op"] == "conv2d_bias":
+        texts.append(f"{derivative(graph, graph.label(graph.args[n][2]))} is the sum of d over each filter's "
+                     f"positions")
     added = {c for c, _ in step.grads}
     unread = [c for c in step.cells.writes if c not in added]
     if unread:

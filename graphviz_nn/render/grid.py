@@ -1,8 +1,8 @@
 """The grid view: small matrices drawn as number grids inside their nodes, one part per number.
 
-A node whose value is a small matrix (an image, a kernel, a feature map) is a box: its header (a
-variable's name; a gate's symbol and name, in a rounded cell: the part n<i> a frame highlights),
-the grid of its value and under it the grid of its gradient. C×H×W values are C maps side by side
+A node whose value is a small matrix (an image, a kernel, a feature map; a conv layer's bias, as a
+row) is a box: its header (a variable's name; a gate's symbol and name, in a rounded cell: the part
+n<i> a frame highlights), the grid of its value and under it the grid of its gradient. C×H×W values are C maps side by side
 (labelled [0], [1], …), N×C×H×W (F×C×kh×kw kernels) N rows of C maps. Every number is a part of its
 own, x<i>_<k> for the k-th number (row-major) of node n<i>'s value and d<i>_<k> for its gradient's,
 so a frame can light a window or reveal one number (frames.py); the edges out of such a node carry
@@ -87,7 +87,15 @@ def drawn_as_grid(graph, n: str) -> bool:
     node = graph[n]
     if node["kind"] == CONST and not is_data(graph, n):
         return False                      # a literal constant: a parameter of its gate
-    return node.get("value") is not None and gridded(node["value"])
+    return node.get("value") is not None and (gridded(node["value"]) or conv_bias(graph, n))
+
+
+def conv_bias(graph, n: str) -> bool:
+    """A conv layer's bias (one number per filter, conv2d_bias's third input) is a row of cells,
+    so that a window lights its filter's entry and adds to its gradient cell by cell."""
+    value = graph[n]["value"]
+    return np.ndim(value) == 1 and 0 < np.size(value) <= GRID_MAX_SIDE and \
+        any(graph[v]["op"] == "conv2d_bias" and arg == 2 for v, arg in graph.users.get(n, ()))
 
 
 class GridWriter(DotWriter):
@@ -156,6 +164,8 @@ class GridWriter(DotWriter):
         """A value (or gradient) as its maps: one, a row of C, or N rows of C."""
         a = np.asarray(values, dtype=float).reshape(grid.shape)
         lead = grid.shape[:-2]
+        if a.ndim == 1:                   # a bias: one row
+            return self.map_table(grid, a[None], (), grad, width)
         if not lead:
             return self.map_table(grid, a, (), grad, width)
         rows = [[(c,) for c in range(lead[0])]] if len(lead) == 1 else \
@@ -179,7 +189,7 @@ class GridWriter(DotWriter):
         for r in range(a.shape[0]):
             cells = []
             for col in range(a.shape[1]):
-                id = grid.cell_id(at + (r, col), grad)
+                id = grid.cell_id((col,) if len(grid.shape) == 1 else at + (r, col), grad)
                 look = self.part(id, kind)
                 bg = self.theme.node_fill if look["bg"] == "transparent" else look["bg"]
                 text = "" if blank else fmt_number(a[r, col])
