@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphviz_nn import budget
+from graphviz_nn import budget, reading
 from graphviz_nn.cli import main
 from graphviz_nn.network import spec as netspec
 
@@ -381,10 +381,10 @@ def test_a_file_growing_past_the_limit_while_read_is_refused(tmp_path, monkeypat
     class Small:                 # what a file whose size reads as 0 (or that grows later) reports
         def __init__(self, info):
             self.st_mode, self.st_size = info.st_mode, 0
-    monkeypatch.setattr(netspec.os, "fstat", lambda fd: Small(real_fstat(fd)))
+    monkeypatch.setattr(reading.os, "fstat", lambda fd: Small(real_fstat(fd)))
     reads = []
     real_read = os.read
-    monkeypatch.setattr(netspec.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    monkeypatch.setattr(reading.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
     with pytest.raises(netspec.UserError, match="larger than 100 bytes"):
         netspec.read_toml(str(path), 100)
     assert sum(reads) <= 101

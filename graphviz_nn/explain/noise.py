@@ -34,9 +34,11 @@ def shown_graph(graph: Graph) -> Graph:
         shares = [graph.edge(*e)["grad"] for e in graph.out_edges(n) if graph.edge(*e)["grad"] is not None]
         nodes[n] = {**node, "value": shown_value(graph, n), "grad": cleaned(node["grad"], *shares)}
     shown = Graph(graph.output, graph.order, nodes, graph.args, graph.source, graph.kind)
+    scales = share_scales(graph)
     for edge, attrs in graph.edge_attrs.items():
+        grad = attrs["grad"]
         shown.edge_attrs[edge] = {**attrs, "value": nodes[edge[0]]["value"],
-                                  "grad": shown_share(graph, edge, attrs["grad"])}
+                                  "grad": cleaned(grad, scales[edge[1]]) if edge[1] in scales else grad}
     return shown
 
 
@@ -59,11 +61,14 @@ def cleaned_result(op_name: str, value, inputs: list):
     return value
 
 
-def shown_share(graph: Graph, edge, share):
-    """A gate's share of the gradient is a sum only where its rule is more than a local derivative
-    (matmul, softmax, sum, …): cleaned relative to upstream × the gate's own numbers there."""
-    gate = graph[edge[1]]
-    if share is None or gate["grad"] is None or OPS[gate["op"]].derivatives:
-        return share
-    numbers = [graph[u]["value"] for u in graph.args[edge[1]]] + [gate["value"]]
-    return cleaned(share, magnitude(gate["grad"]) * magnitude(*numbers))
+def share_scales(graph: Graph) -> dict[str, float]:
+    """A gate's shares of the gradient are sums only where its rule is more than a local
+    derivative (matmul, softmax, sum, …): cleaned relative to upstream × the gate's own numbers
+    there, a scale per gate (once, however many inputs it has)."""
+    scales = {}
+    for n in graph.gates():
+        gate = graph[n]
+        if gate["grad"] is not None and not OPS[gate["op"]].derivatives:
+            numbers = [graph[u]["value"] for u in graph.args[n]] + [gate["value"]]
+            scales[n] = magnitude(gate["grad"]) * magnitude(*numbers)
+    return scales

@@ -72,11 +72,11 @@ def explain_paths(graph: Graph, variable: str, limit: int = PATH_LIST_LIMIT) -> 
     for path in ps.paths:
         symbolic, numeric, product = path_product(graph, path)
         route = " → ".join([x] + [graph.label(e[1]) for e in path])
-        lines.append(f"  {route}: {symbolic} = {numeric} = {fmt_number(product)}")
+        lines.append(f"  {route}: " + equalities(symbolic, numeric, fmt_number(product)))
         symbols.append(symbolic)
         numbers.append(product)
-    lines.append(f"{head} = {' + '.join(symbols)} = "
-                 f"{' + '.join(operand(v) for v in numbers)} = {fmt_number(sum(numbers))}")
+    lines.append(equalities(head, " + ".join(symbols), " + ".join(operand(v) for v in numbers),
+                            fmt_number(sum(numbers))))
     seed = graph[graph.output]["grad"]
     if float(seed) != 1.0:
         lines.append(f"times the seed gradient {fmt_number(seed)}: {fmt_value(ps.gradient)}")
@@ -94,6 +94,12 @@ def path_product(graph: Graph, path: list[tuple]) -> tuple[str, str, float]:
         numeric.append(operand(local))
         product *= local
     return "·".join(symbolic) or "1", "·".join(numeric) or "1", product   # the empty path: x itself
+
+
+def equalities(*sides: str) -> str:
+    """`a = b = c`, each side written once (`∂b/∂x = 3`, not `∂b/∂x = ∂b/∂x = 3 = 3`)."""
+    kept = [side for i, side in enumerate(sides) if i == 0 or side != sides[i - 1]]
+    return " = ".join(kept)
 
 
 def plural(count: int, word: str) -> str:

@@ -28,7 +28,6 @@ DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refuse
 UPDATED = "after the update:"              # the label of a parameter's new value
 STEP_EDGE_WEIGHT = 8                     # dot's weight of an edge within the time steps (see edge_weight)
 FORMULA_LINE = 28                        # characters of a statement's formula per line in its box
-FORMULA_LINES = 6                        # lines of it at most: a longer one ends in …
 SHARE_SIZE = 10                          # points: a share's number beside its edge (statement view)
 
 HIDDEN, PENDING, KNOWN, ACTIVE = "hidden", "pending", "known", "active"
@@ -357,8 +356,8 @@ class DotWriter:
         op = OPS[node["op"]]
         if op.gate == COMPOSITE:          # a whole statement: its name over its formula, in a box
             formula = op.text([self.graph.label(u) for u in self.graph.args[n]], node["p"])
-            lines = textwrap.wrap(f"= {formula}", FORMULA_LINE, break_on_hyphens=False, max_lines=FORMULA_LINES,
-                                  placeholder=" …") or [""]
+            lines = textwrap.wrap(f"= {formula}", FORMULA_LINE, break_on_hyphens=False) or [""]   # (≤ 120
+            # characters: a long statement's text keeps its start and end, builder.TEXT_LIMIT)
             top = f"<B>{font(self.graph.label(n), c['font'], 12)}</B>"
             bottom = stack(*(f'<TD ALIGN="LEFT">{font(line, c["font"], 10)}</TD>' for line in lines),
                            *self.numbers_in_box(index, n))

@@ -10,33 +10,16 @@ from dataclasses import dataclass
 from .. import engine
 from ..graph import CONST, INPUT, OP, Graph, is_data
 from ..ops import COMPOSITE, OPS, register
-from .builder import ATOM, precedence
 
 
 @dataclass(frozen=True, eq=False)
 class Statement:
     """One statement's gates as a graph of their own; `inputs` are its leaves the outer graph
-    feeds, in argument order."""
+    feeds, in argument order; `formula` its right-hand side as the program wrote it (the
+    builder's text of its top gate: earlier statements by their names)."""
     graph: Graph
     inputs: tuple[str, ...]
-
-    def formula(self, texts: list[str]) -> str:
-        """The statement's right-hand side with its inputs written as `texts`."""
-        return self.text(self.graph.output, dict(zip(self.inputs, texts)))[0]
-
-    def text(self, n: str, given: dict) -> tuple[str, int]:
-        if n in given:
-            return given[n], ATOM
-        node = self.graph[n]
-        if node["kind"] != OP:
-            return self.graph.label(n), ATOM
-        outer = precedence(node["op"], node["p"])
-        parts = []
-        for position, u in enumerate(self.graph.args[n]):
-            text, inner = self.text(u, given)
-            tight = inner < outer or (inner == outer and position > 0 and node["op"] in ("sub", "div", "pow"))
-            parts.append(f"({text})" if outer != ATOM and tight else text)
-        return OPS[node["op"]].text(parts, node["p"]), outer
+    formula: str
 
 
 def statement_forward(xs, p: Statement):
@@ -51,7 +34,7 @@ def statement_vjp(g, out, xs, p: Statement):
 
 register(name="statement", gate=COMPOSITE, arity=None, verb="the chain rule through",
          forward=statement_forward, vjp=statement_vjp, symbol=lambda p: "=",
-         text=lambda a, p: p.formula(a),
+         text=lambda a, p: p.formula,
          local_text=lambda a, o, p: [f"∂{o}/∂{x}" for x in a])
 
 
@@ -99,4 +82,4 @@ def statement_of(graph: Graph, top: str) -> tuple[list[str], Statement]:
     args = {n: [] if n in inputs else list(graph.args[n]) for n in order}
     sub = Graph(top, [n for n in order if n in inputs] + [n for n in order if n not in inputs],
                 attrs, args, graph[top]["text"], "statement")
-    return inputs, Statement(sub, tuple(inputs))
+    return inputs, Statement(sub, tuple(inputs), graph[top]["text"])
