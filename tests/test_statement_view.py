@@ -184,3 +184,15 @@ def test_every_program_draws_in_the_statement_view_in_every_format(nngraph, tmp_
     written = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"graph.svg", "graph.png", "graph.pdf", "backprop.gif", "index.html", "frames.tex",
             "worksheet.pdf", "answers.txt"} <= written
+
+
+def test_a_statement_is_written_as_the_program_wrote_it():
+    t = nn.trace("(x**y)**z", x=2, y=3, z=2, statements=True)
+    assert t.graph[t.graph.output]["p"].formula == "(x**y)**z" and t.value == 64
+
+
+def test_a_statement_of_two_thousand_terms_is_one_box():
+    source = "L = " + "+".join(["x"] * 2000)
+    t = nn.trace(source, x=1, statements=True)
+    assert t.value == 2000 and t.grad["x"] == 2000 and len(t.graph.order) == 2
+    assert "…" in t.svg()
