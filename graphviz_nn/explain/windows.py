@@ -249,6 +249,15 @@ def region(graph: Graph, n: str, cells) -> str:
     return f"{graph.label(n)}[{', '.join(parts)}]" if parts else graph.label(n)
 
 
+def window_texts(graph: Graph, step: Step, x: str, k: str) -> tuple[str, str]:
+    """`X[0:3, 0:3]` and `K`: the regions a conv step reads; a window wholly in the zero padding
+    reads no cell of X."""
+    window = window_cells(step, graph, 0)
+    if not window:
+        return "the padding's zeros", graph.label(k)
+    return region(graph, x, window), region(graph, k, window_cells(step, graph, 1))
+
+
 def window_cells(step: Step, graph: Graph, which: int) -> list[tuple]:
     """The input (which 0) or kernel (1) cells a step reads, from its Cells."""
     node = graph.args[step.gate][which]
@@ -264,7 +273,7 @@ def product_sum(pairs: tuple, total: float, biased: bool = False) -> str:
     if biased:
         products.append(operand(pairs[-1][0]))
     shown = fmt_number(cleaned(total, *[x * k for x, k in pairs]))
-    return f"{' + '.join(products) or '0'} = {shown}"
+    return f"{' + '.join(products)} = {shown}" if products else f"{shown} (only the padding's zeros)"
 
 
 def bias_text(graph: Graph, n: str, cells) -> str:
@@ -280,8 +289,7 @@ def conv_forward(graph: Graph, step: Step) -> str:
     biased = graph[n]["op"] == "conv2d_bias"
     if len(step.cells.at) == 1:
         cell, pairs = step.cells.at[0], step.inputs[0]
-        window = region(graph, x, [xc for xc in window_cells(step, graph, 0)])
-        kernel = region(graph, k, window_cells(step, graph, 1))
+        window, kernel = window_texts(graph, step, x, k)
         padding = " (the padding's zeros add nothing)" if len(pairs) - biased < size else ""
         return (f"forward · conv slides the kernel: {entry(graph, n, cell)} = {window} ⋆ {kernel}"
                 f"{bias_text(graph, n, [cell])} = {product_sum(pairs, step.output[0], biased)}{padding}")
@@ -331,8 +339,7 @@ def conv_backward(graph: Graph, step: Step) -> str:
     ds = [fmt_number(d) for d in step.output]
     where = entry(graph, n, step.cells.at[0]) if len(step.cells.at) == 1 else region(graph, n, step.cells.at)
     d_text = f"d = {ds[0]}" if len(ds) == 1 else f"d = {', '.join(ds)}"
-    window = region(graph, x, window_cells(step, graph, 0))
-    kernel = region(graph, k, window_cells(step, graph, 1))
+    window, kernel = window_texts(graph, step, x, k)
     dk, dx = derivative(graph, kernel), derivative(graph, graph.label(x))
     bias = graph.args[n][2] if graph[n]["op"] == "conv2d_bias" else None
     db = derivative(graph, bias_text(graph, n, step.cells.at)[3:]) if bias else ""
