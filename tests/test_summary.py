@@ -256,3 +256,33 @@ def test_every_layer_type_has_a_summary_rule_and_a_cost():
     from graphviz_nn.network.summary import RULES
     assert set(RULES) == set(LAYER_TYPES)
     assert set(budget.LAYER_COSTS) <= set(LAYER_TYPES)
+
+
+def test_images_as_a_sequences_steps_are_summarised_per_image(nngraph, tmp_path):
+    """conv, flatten, rnn with [data]: each image is a time step; the conv reads one image."""
+    image = [[[0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 1, 0]]]
+    path = tmp_path / "mix.toml"
+    path.write_text(f"""seed = 1
+[data]
+X = {[image, image, image]}
+y = [[1], [0], [1]]
+[[layer]]
+type = "conv2d"
+filters = 1
+kernel = 3
+init = "he"
+[[layer]]
+type = "flatten"
+[[layer]]
+type = "rnn"
+units = 1
+init = "xavier"
+[loss]
+type = "mse"
+""")
+    status, out, err = nngraph(path, "--summary", "--json")
+    doc = json.loads(out)
+    assert status == 0 and doc["input_shape"] == [1, 4, 4], err
+    assert [layer["params"] for layer in doc["layers"]] == [9, 0, 6]
+    status, _, err = nngraph(path, "--view", "neurons", "--no-render")
+    assert status == 2 and err.count("error:") == 1 and "not both" in err

@@ -183,9 +183,12 @@ def neuron_view_edges(spec: NetworkSpec) -> int:
 
 
 def check_neuron_view(spec: NetworkSpec, rows: int) -> None:
+    hint = "use --view layers, which draws one node per matrix"
+    if spec.recurrent and spec.spatial:
+        raise UserError("the neuron view unrolls recurrent layers or draws conv layers as neurons, not "
+                        "both in one spec", hint=hint + " (or --view grid: the maps as number grids)")
     if spec.recurrent:
         return recurrent.check_neuron_view(spec, len(spec.X))
-    hint = "use --view layers, which draws one node per matrix"
     if spec.spatial:
         hint += " (or --view grid: the maps as number grids)"
     for name, width, limit in neuron_view_widths(spec):

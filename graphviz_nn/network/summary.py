@@ -182,7 +182,7 @@ def load_summary(path: str, max_bytes: int | None = None, max_steps: int | None 
 def summarise(doc: dict, path: str, max_steps: int | None = None) -> Summary:
     if "data" in doc:                       # read as a run reads it, every check included
         spec = parse_spec(doc, path, **({"max_steps": max_steps} if max_steps else {}))
-        shape = spec.X.shape[1:] if not spec.recurrent else spec.X.shape
+        shape = spec.X.shape if spec.recurrent and spec.X.ndim == 2 else spec.X.shape[1:]   # T×d: a sequence
         rows = summary_rows(spec.layers, tuple(shape))
         return Summary(spec.title, path, tuple(shape), rows, True)
     top = Place(str(path), "the top level")
