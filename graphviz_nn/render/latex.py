@@ -15,8 +15,9 @@ MATH = {"∂": r"\partial", "·": r"\cdot", "−": "-", "×": r"\times", "→": 
         "½": r"\frac12", "ŷ": r"\hat y", "µ": r"\mu", "Σ": r"\Sigma", "◀": r"\triangleleft",
         "▶": r"\triangleright", "∞": r"\infty", "≠": r"\ne", "∈": r"\in", "∑": r"\sum"}
 TEXT = {"…": r"\dots{}", "—": "---", "–": "--", "✓": "ok", "✗": "x", "─": "-", "\u00a0": " "}
-LATIN_LOOKING = {"ALPHA": "A", "BETA": "B", "EPSILON": "E", "ZETA": "Z", "ETA": "H", "IOTA": "I", "KAPPA": "K",
-                 "MU": "M", "NU": "N", "OMICRON": "O", "RHO": "P", "TAU": "T", "CHI": "X"}
+GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau "
+         "upsilon phi chi psi omega").split()
+GREEK_CAPITALS = {"gamma", "delta", "theta", "lambda", "xi", "pi", "sigma", "upsilon", "phi", "psi", "omega"}
 
 
 def latex_escape(text: str) -> str:
@@ -36,19 +37,22 @@ def latex_char(ch: str) -> str:
 
 
 def greek(ch: str) -> str | None:
-    """α → \\alpha, Φ → \\Phi; capitals that look Latin are Latin letters (Α → A), as in LaTeX."""
-    name = unicodedata.name(ch, "")
-    for case, prefix in (("small", "GREEK SMALL LETTER "), ("capital", "GREEK CAPITAL LETTER ")):
-        if name.startswith(prefix) and " " not in name[len(prefix):]:
-            letter = name[len(prefix):].replace("LAMDA", "LAMBDA")
-            if case == "small":
-                if letter == "OMICRON":
-                    return "o"
-                return "\\" + letter.lower()
-            if letter in LATIN_LOOKING:
-                return r"\mathrm{" + LATIN_LOOKING[letter] + "}"
-            return "\\" + letter.capitalize()
+    """α → \\alpha, Φ → \\Phi; the letters LaTeX writes as Latin ones (ο, Α, Β, …) as those; other
+    Greek (archaic letters, final sigma) is not a letter LaTeX knows: None."""
+    name = unicodedata.name(ch, "").lower().replace("lamda", "lambda")
+    for prefix, capital in (("greek small letter ", False), ("greek capital letter ", True)):
+        letter = name.removeprefix(prefix)
+        if letter == name or letter not in GREEK:
+            continue
+        if not capital:
+            return "o" if letter == "omicron" else "\\" + letter
+        return "\\" + letter.capitalize() if letter in GREEK_CAPITALS else r"\mathrm{" + latin_capital(letter) + "}"
     return None
+
+
+def latin_capital(letter: str) -> str:
+    """The Latin capital a Greek capital looks like: Α A, Β B, Η H, Ρ P, Χ X, …"""
+    return {"eta": "H", "rho": "P", "chi": "X"}.get(letter, letter[0].upper())
 
 
 def script(ch: str) -> str | None:

@@ -127,7 +127,7 @@ def render_positioned(sources: list[str], fmt: str, dpi: int | None = None) -> l
 
 
 SVG_HEIGHT = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
-GRAPH_TRANSFORM = re.compile(r'(<g id="graph0" class="graph" transform=")scale\([\d.]+ [\d.]+\)( rotate\(0\) '
+GRAPH_TRANSFORM = re.compile(r'(<g id="graph0" class="graph" transform=")scale\(([\d.]+) ([\d.]+)\)( rotate\(0\) '
                              r'translate\([\d.]+ [\d.]+\)">\n<title>[^<]*</title>\n<polygon [^>]*points=")([^"]*)"')
 
 
@@ -137,14 +137,12 @@ def exact_scale(svg: str) -> str:
     caption bar and past a PNG's edge. The page's outline (the first polygon) gives the exact
     factor: the SVG's size over the page's."""
     size, transform = SVG_HEIGHT.search(svg), GRAPH_TRANSFORM.search(svg)
-    if not size or not transform:
+    if not size or not transform or transform.group(2, 3) == ("1", "1"):      # not shrunk
         return svg
-    xs, ys = zip(*(map(float, point.split(",")) for point in transform.group(3).split()))
+    xs, ys = zip(*(map(float, point.split(",")) for point in transform.group(5).split()))
     span_x, span_y = max(xs) - min(xs), max(ys) - min(ys)
     if not span_x or not span_y:
         return svg
     sx, sy = float(size.group(1)) / span_x, float(size.group(2)) / span_y
-    if abs(sx - 1) < 1e-3 and abs(sy - 1) < 1e-3:
-        return svg
-    return svg[:transform.end(1)] + f"scale({sx:.6f} {sy:.6f})" + svg[transform.start(2):]
+    return svg[:transform.end(1)] + f"scale({sx:.6f} {sy:.6f})" + svg[transform.start(4):]
 
