@@ -286,3 +286,8 @@ type = "mse"
     assert [layer["params"] for layer in doc["layers"]] == [9, 0, 6]
     status, _, err = nngraph(path, "--view", "neurons", "--no-render")
     assert status == 2 and err.count("error:") == 1 and "not both" in err
+
+
+def test_options_that_draw_are_refused_with_summary(nngraph):
+    status, _, err = nngraph(NETS / "cnn_small.toml", "--summary", "--plots", "--view", "grid")
+    assert status == 2 and err.count("error:") == 1 and "--plots, --view do nothing with --summary" in err

@@ -269,6 +269,7 @@ ALSO_RECURRENT = ("expand",)     # a spec's recurrent cells, gate by gate (run_s
 SPEC_ONLY = {"draw": "--draw", "plots": "--plots", "max_steps": "--max-steps", "max_spec_bytes": "--max-spec-bytes",
              "summary": "--summary"}
 NOT_WITH_JSON = {"explain": "--explain", "check": "--check", "expect": "--expect"}
+NOT_WITH_SUMMARY = {"draw": "--draw", "plots": "--plots", "view": "--view", "expand": "--expand"}
 
 
 def not_nan(value: float, option: str) -> float:
@@ -297,6 +298,9 @@ def run_network_spec(options: Options) -> int:
     from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
     from ..network import summary
     if options.summary:
+        refuse_options(options, NOT_WITH_SUMMARY, ("does nothing with --summary", "do nothing with --summary"),
+                       hint="--summary prints the table of layers and runs nothing: leave --summary out to run "
+                            "and draw the network")
         return echo_summary(summary.load_summary(options.source, options.max_spec_bytes, options.max_steps), options)
     grid = options.view == "grid"
     try:
