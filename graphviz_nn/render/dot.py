@@ -469,8 +469,10 @@ class DotWriter:
     def label_place(self, u: str, v: str) -> str | None:
         """Where a program's long edges keep their numbers: beside a shared input (a weight used
         by every time step), so its box and the contributions that add up to its gradient are
-        read together (the copy rule); at the entry of the next step for a state carried from one
-        group into another (h1 into t = 2). Elsewhere dot chooses."""
+        read together (the copy rule); at the entry of the next step for a value carried from one
+        group into another. (A gate's state carried on, h1 into t = 2, is in the steps' chain:
+        edge_weight's heavier far half keeps the label beside h1, which lines the steps up
+        best — measured on exercises 48 and 52.) Elsewhere dot chooses."""
         if not self.grouped:
             return None
         tail, head = self.graph[u], self.graph[v]
