@@ -297,6 +297,7 @@ def run_network_spec(options: Options) -> int:
                         hint="a spec's views are layers (one node per matrix), neurons and grid")
     from ..network.run import DEFAULT_DRAW, MAX_STEPS, run_spec    # the network front end when used
     from ..network import summary
+    from ..network.spec import SummaryOnly
     if options.summary:
         refuse_options(options, NOT_WITH_SUMMARY, ("does nothing with --summary", "do nothing with --summary"),
                        hint="--summary prints the table of layers and runs nothing: leave --summary out to run "
@@ -308,7 +309,7 @@ def run_network_spec(options: Options) -> int:
                        max_steps=options.max_steps or MAX_STEPS,
                        draw=options.draw or DEFAULT_DRAW, max_numbers=options.max_numbers, max_work=options.max_work,
                        max_bytes=options.max_spec_bytes, json=options.json, expand=options.expand)
-    except summary.SummaryOnly as only:     # no [data], only input_shape: the summary is what it has
+    except SummaryOnly as only:     # no [data], only input_shape: the summary is what it has
         return echo_summary(summary.summarise(only.doc, options.source), options)
     if grid:
         check_spec_grids(run)

@@ -218,3 +218,22 @@ def fill(init: str, shape, rng, options, fans: tuple[int, int] | None = None) ->
         limit = math.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, shape)
     return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)    # he
+
+
+def bias_vector(table: dict, key: str, size: int, place: Place, mismatch, default=False) -> np.ndarray | None:
+    """A layer's bias: `key = [...]` with size entries (mismatch(shape) says why not), or
+    bias = true (zeros) / a number / false (none); `default` where the table gives neither."""
+    if key in table:
+        if "bias" in table:
+            raise place.error("bias", "give b, or bias = true/false/number, not both")
+        b = matrix(table[key], place, key)
+        if b.shape not in ((size,), (1, size)) and not (b.ndim == 0 and size == 1):
+            raise place.error(key, mismatch(b.shape))
+        return b.reshape(size)
+    bias = table.get("bias", default)
+    if bias is False:
+        return None
+    if bias is True:
+        return np.zeros(size)
+    return np.full(size, number(bias, place, "bias"))
+

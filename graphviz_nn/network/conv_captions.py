@@ -79,7 +79,6 @@ def pool_backward_caption(graph: Graph, step: Step, out) -> str:
 
 def flatten_forward_caption(graph: Graph, step: Step, out) -> str:
     n = step.gate
-    x = graph.args[n][0]
     shape = np.shape(step.inputs[0])
     if len(shape) < 3:
         return f"forward · {n} = {graph[n]['text']}: already rows, unchanged = {fmt_value(step.output)}"

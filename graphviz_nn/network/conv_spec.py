@@ -15,8 +15,8 @@ import numpy as np
 
 from ..numfmt import shape_text
 from ..ops.conv import ROWS, Conv, Pool, checked_stride, conv_shape, pool_shape
-from .checks import (INITS, MAX_ENTRIES, Place, brief, check_keys, choice, count_text, fill, init_options,
-                     matrix, need, nested, number, over_budget, whole)
+from .checks import (INITS, MAX_ENTRIES, Place, bias_vector, brief, check_keys, choice, count_text, fill,
+                     init_options, need, nested, over_budget, whole)
 
 
 @dataclass(frozen=True)
@@ -213,20 +213,8 @@ def has_bias(table, k, filters, place) -> bool:
 
 def conv_bias(table, k, filters, place) -> np.ndarray | None:
     """bk, one per filter: b = [...], or bias = true (zeros) / a number; none by default."""
-    if "b" in table:
-        if "bias" in table:
-            raise place.error("bias", "give b, or bias = true/number, not both")
-        b = matrix(table["b"], place, "b")
-        if b.shape not in ((filters,), (1, filters)) and not (b.ndim == 0 and filters == 1):
-            raise place.error("b", f"b{k} is {shape_text(b.shape)} but K{k} has {filters} filter"
-                                   f"{'s' if filters > 1 else ''}: b{k} needs one entry per filter")
-        return b.reshape(filters)
-    bias = table.get("bias", False)
-    if bias is False:
-        return None
-    if bias is True:
-        return np.zeros(filters)
-    return np.full(filters, number(bias, place, "bias"))
+    return bias_vector(table, "b", filters, place, lambda shape: f"b{k} is {shape_text(shape)} but K{k} has "
+                       f"{filters} filter{'s' if filters > 1 else ''}: b{k} needs one entry per filter")
 
 
 def dense_input(in_shape, kind, current, place) -> None:

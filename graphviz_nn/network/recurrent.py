@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import UserError
-from ..graph import CONST, INPUT, PARAM
+from ..graph import CONST, INPUT
 from ..numfmt import shape_text
 from ..ops import OPS, sequence  # noqa: F401  (sequence registers the recurrent gates)
 from ..ops.sequence import Gate, gru_gates, lstm_gates

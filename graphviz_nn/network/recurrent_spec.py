@@ -7,8 +7,8 @@ import numpy as np
 
 from ..numfmt import shape_text
 from .cells import CELLS, REVERSE, RNN_ACTIVATIONS, param_names
-from .checks import (INITS, MAX_ENTRIES, Place, brief, check_keys, choice, count_text, fill, init_options,
-                     matrix, need, number, over_budget, two_d, whole)
+from .checks import (INITS, MAX_ENTRIES, Place, bias_vector, brief, check_keys, choice, count_text, fill,
+                     init_options, matrix, need, over_budget, two_d, whole)
 
 KEYS = ("type", "units", "W", "R", "b", "bias", "bidirectional", "h0", "W_rev", "R_rev", "b_rev",
         "init", "seed", "value", "low", "high", "mean", "std")
@@ -129,22 +129,10 @@ def parse_bias(table, suffix, k, units, gates, kind, place) -> np.ndarray | None
     """bk: given with b (gates·units entries), or bias = true (zeros, the default, as PyTorch's),
     a number, or false (no bias)."""
     key, size = "b" + suffix, gates * units
-    if key in table:
-        if "bias" in table:
-            raise place.error("bias", "give b, or bias = true/false/number, not both")
-        b = matrix(table[key], place, key)
-        if b.shape not in ((size,), (1, size)) and not (b.ndim == 0 and size == 1):
-            raise place.error(key, f"b{k}{suffix} is {shape_text(b.shape)} but needs {size} entries "
-                                   f"({blocks_text(kind).replace('columns', 'entries')})")
-        return b.reshape(size)
-    if suffix and "b" in table:
+    if suffix and key not in table and "b" in table:
         raise place.error("b", f"missing key: give b_rev too, for the reverse direction's b{k}{REVERSE}")
-    bias = table.get("bias", True)
-    if bias is False:
-        return None
-    if bias is True:
-        return np.zeros(size)
-    return np.full(size, number(bias, place, "bias"))
+    return bias_vector(table, key, size, place, lambda shape: f"b{k}{suffix} is {shape_text(shape)} but needs "
+                       f"{size} entries ({blocks_text(kind).replace('columns', 'entries')})", default=True)
 
 
 def initial_state(table, key, units, directions, place) -> tuple:

@@ -11,8 +11,9 @@ from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
 from ..reading import read_text
 from .cells import CELLS, RECURRENT, param_names
-from .checks import (INIT_KEYS, INITS, MAX_ENTRIES, Place, brief, check_keys, choice, count_text, entry,  # noqa: F401
-                     fill, finite, init_options, matrix, need, nested, number, over_budget, two_d, whole)
+from .checks import (INIT_KEYS, INITS, MAX_ENTRIES, Place, bias_vector, brief, check_keys, choice,  # noqa: F401
+                     count_text, entry, fill, finite, init_options, matrix, need, nested, number, over_budget,
+                     two_d, whole)
 from .conv_spec import (SPATIAL, as_batch, dense_input, input_shape, layer_p, neuron_layer_input,
                         parse_spatial, reads_images)
 from .recurrent_spec import check_sequence, parse_recurrent, step_numbers
@@ -493,20 +494,8 @@ def initial_weights(table, k, width, current, n, seed, place, budget=(0, None)) 
 
 def parse_bias(table, k, W, seed, place) -> np.ndarray | None:
     units = W.shape[1]
-    if "b" in table:
-        if "bias" in table:
-            raise place.error("bias", "give b, or bias = true/number, not both")
-        b = matrix(table["b"], place, "b")
-        if b.shape not in ((units,), (1, units)) and not (b.ndim == 0 and units == 1):
-            raise place.error("b", f"b{k} is {shape_text(b.shape)} but W{k} is {shape_text(W.shape)}: "
-                                   f"b{k} needs {units} entries, one per neuron")
-        return b.reshape(units)
-    bias = table.get("bias", False)
-    if bias is False:
-        return None
-    if bias is True:
-        return np.zeros(units)
-    return np.full(units, number(bias, place, "bias"))
+    return bias_vector(table, "b", units, place, lambda shape: f"b{k} is {shape_text(shape)} but W{k} is "
+                       f"{shape_text(W.shape)}: b{k} needs {units} entries, one per neuron")
 
 
 # ---- loss and targets ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from .checks import Place, brief, check_keys, choice, matrix, need, number, two_
 from .conv_spec import SPATIAL, dense_input, input_shape, neuron_layer_input, spatial_fields
 from .ops import ACTIVATIONS, LAYERS
 from .recurrent_spec import KEYS as RECURRENT_KEYS, flag
-from .spec import LAYER_TYPES, LINEAR_KEYS, Layer, SummaryOnly, parse_spec, read_toml  # noqa: F401
+from .spec import LAYER_TYPES, LINEAR_KEYS, Layer, parse_spec, read_toml
 
 
 @dataclass(frozen=True)

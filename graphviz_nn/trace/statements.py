@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .. import engine
 from ..graph import CONST, INPUT, OP, Graph, is_data
-from ..ops import COMPOSITE, OPS, register
+from ..ops import COMPOSITE, register
 
 
 @dataclass(frozen=True, eq=False)
