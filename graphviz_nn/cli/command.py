@@ -216,7 +216,7 @@ def run(options: Options) -> int:
     checks = budget.check_forward_passes(graph, MAX_CHECKED) if options.check else 0
     budget.check_formula(graph, options.max_numbers, options.max_work, checks, options.json)
     steps = engine.run(graph, seed)
-    grid = grid_view(graph, None if options.view == "statements" else options.view)
+    grid = formula_grid_view(graph, None if options.view == "statements" else options.view)
     verdicts = check_answers(graph, answers)      # names checked before anything is printed
     if options.json:       # --check, --explain and --expect were refused with --json: no answers here
         echo_json(report.dumps(report.document(graph.source, graph.kind, [report.graph_pass(graph)])))
@@ -235,14 +235,14 @@ def run(options: Options) -> int:
     return status
 
 
-def grid_view(graph, view: str | None) -> bool:
+def formula_grid_view(graph, view: str | None) -> bool:
     """--view on a formula or program: grid or nothing (layers and neurons are a spec's views)."""
     if view in ("layers", "neurons"):
         raise UserError(f"--view {view} applies to network specs (.toml), not to formulas",
                         hint="formulas and programs are drawn gate by gate, or with --view grid (matrices "
                              "as number grids) or --view statements (a box per named statement)")
-    from ..api import grid_view as drawn_as_grids
-    return drawn_as_grids(graph, view)
+    from ..api import grid_view
+    return grid_view(graph, view)
 
 
 def echo_answers(verdicts: list, options: Options) -> list:
@@ -337,9 +337,7 @@ def echo_summary(summary, options: Options) -> int:
 
 def check_spec_grids(run) -> None:
     """--view grid on a spec: its layer view, with matrices as number grids and each conv or pool
-    gate window by window. The hook for conv spec layers: any spec whose layer-view graph has a
-    conv2d, maxpool or avgpool gate with its numbers small enough to draw (render/grid.py) gets it,
-    with no change here; the others are refused."""
+    gate window by window; refused where no drawn pass has such a gate small enough to draw."""
     from ..explain.windows import windowed
     graphs = [p.graph for p in run.passes if p.drawn]
     if not any(windowed(g, n) for g in graphs for n in g.gates()):

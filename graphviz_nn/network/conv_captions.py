@@ -40,13 +40,18 @@ def conv_forward_caption(graph: Graph, step: Step, out) -> str:
             f"{fmt_value(step.output)}")
 
 
+def positions(output) -> int:
+    """Where the kernel stood: the output's cells per map, times the observations (N×F×H'×W')."""
+    shape = np.shape(output)
+    return int(np.prod(shape[-2:])) * (shape[0] if len(shape) == 4 else 1)
+
+
 def conv_backward_caption(graph: Graph, step: Step, out) -> str:
     n = step.gate
     args = graph.args[n]
     x, K = args[:2]
-    positions = int(np.prod(np.shape(step.output)[-2:])) * (np.shape(step.output)[0] if np.ndim(step.output) == 4 else 1)
-    parts = [f"∂{out(graph)}/∂{K} = Σ over the {positions} positions of d·(the window it met) = {fmt_value(step.grads[1])} "
-             f"(the kernel is shared by every position: the copy rule adds their shares)"]
+    parts = [f"∂{out(graph)}/∂{K} = Σ over the {positions(step.output)} positions of d·(the window it met) = "
+             f"{fmt_value(step.grads[1])} (the kernel is shared by every position: the copy rule adds their shares)"]
     if len(args) == 3:
         parts.append(f"∂{out(graph)}/∂{args[2]} = Σ d over each filter's map = {fmt_value(step.grads[2])}")
     return (f"backward · {'; '.join(parts)}; ∂{out(graph)}/∂{x} = each d sent back through the kernel onto the cells its "
