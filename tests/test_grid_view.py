@@ -130,6 +130,19 @@ def test_long_scans_are_grouped_by_output_row():
         assert all(f"a[{row},{c}] = {result.graph['a']['value'][row, c]:g}" in caption for c in range(5))
 
 
+def test_more_than_sixteen_rows_are_grouped_by_map():
+    """Two 9×9 maps: 18 output rows in all, so one frame per map."""
+    image = (np.arange(121.0).reshape(1, 11, 11) % 7) - 3
+    kernels = np.array([[[[0, 1, 0], [1, -4, 1], [0, 1, 0]]], [[[1, 0, -1], [2, 0, -2], [1, 0, -1]]]], dtype=float)
+    result, pictures = grid_pictures("sum(conv2d(X, K))", X=image, K=kernels)
+    grids = pictures.drawing.grids
+    frames = frames_starting(pictures, "forward · conv slides the kernel along")
+    assert len(frames) == 2
+    for f, i in enumerate(frames):
+        outputs = {grids["a"].cell_id((f, r, c)) for r in range(9) for c in range(9)}
+        assert outputs <= lit_in(pictures, i) and f"a[{f}]" in pictures.frames[i].caption
+
+
 # ---- backward: the gate rules -----------------------------------------------------------------
 
 def last_window_over(cell, positions, size=3, stride=1):
