@@ -317,3 +317,20 @@ def test_the_json_lists_every_edges_kernel_entry(nngraph):
     assert by_entry == {"K1[1,1,1,1]": 10.5, "K1[1,1,1,2]": -9.5, "K1[1,1,2,1]": 8, "K1[1,1,2,2]": 19}
     assert step["gradients"]["K1"] == [[[[10.5, -9.5], [8, 19]]]]
     assert np.shape(step["gradients"]["X"]) == (1, 1, 3, 3) and step["loss"] == 34.25
+
+
+@pytest.mark.parametrize("name, parameters", [("43_conv_as_dense.toml", ["K1"]),
+                                              ("25_relu_regression.toml", ["W1", "W2"])])
+def test_the_neuron_views_last_caption_lists_the_parameters_gradients(nngraph, tmp_path, name, parameters):
+    """The weights are edges in the neuron view: the caption under the finished picture gives
+    ∂L/∂ of each parameter (the layer view's numbers), not of the input pixels."""
+    spec = Path(__file__).parent.parent / "examples" / "nets" / name
+    status, out, err = nngraph(spec, "--view", "neurons", "--no-frames", "--no-gif", "-o", tmp_path / "out",
+                               "--json")
+    assert status == 0, err
+    gradients = json.loads(out)["steps"][0]["gradients"]
+    svg = next((tmp_path / "out").rglob("graph.svg")).read_text()
+    summary = re.findall(r">(L = [^<]*)<", svg)[-1]
+    for p in parameters:
+        assert f"∂L/∂{p} = " in summary
+    assert "∂L/∂x1" not in summary and set(parameters) <= set(gradients)

@@ -347,12 +347,20 @@ def check_spec_grids(run) -> None:
                              '"sum(maxpool(conv2d(X, K)))" takes --view grid')
 
 
+def neuron_view_gradients(network_pass, options: Options) -> dict | None:
+    """The neuron view lists the parameters' gradients under the picture (its weights are edges,
+    not nodes); the layer view lists its nodes'."""
+    if options.view != "neurons" or not network_pass.gradients:
+        return None
+    return {name: g for name, g in network_pass.gradients.items() if name != "X"}
+
+
 def render_network(run, options: Options):
     drawn = [p for p in run.passes if p.drawn] if options.render else []
     recipe = f"update: {run.optimizer.formula()} ({run.optimizer.constants()})" if run.optimizer else ""
     jobs = [("" if len(drawn) == 1 else f"step{p.number:03d}",
              report.scene(p.graph, p.steps, p.captions, label=f"{p.number} of {len(run.passes)}", recipe=recipe,
-                          grid=options.view == "grid"))
+                          grid=options.view == "grid", parameters=neuron_view_gradients(p, options)))
             for p in drawn]
     render_options = replace(options.render_options, title=run.title or None)
 

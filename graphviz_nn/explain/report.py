@@ -84,16 +84,19 @@ def clip(text: str, limit: int) -> str:
 
 
 def scene(graph: Graph, steps, captions, marked=frozenset(), label: str = "", recipe: str = "",
-          grid: bool = False):
+          grid: bool = False, parameters: dict | None = None):
     """What the renderer needs of a run: the graph, its steps and captions, the nodes to mark
     (the diagnostics', and `marked`: wrong answers), and the gradients (then `recipe`, a training
     step's update rule) as the final caption. grid: the grid view, matrices drawn as number grids
-    and each conv and pool gate told window by window (windows.py)."""
+    and each conv and pool gate told window by window (windows.py). parameters: the gradients to
+    list instead of the graph's variables' (a neuron view's weights are on its edges)."""
     from ..render.export import Scene      # the renderer only when something is drawn
     from .diagnostics import diagnostics
     shown = shown_graph(graph)
     if grid:
         from .windows import grid_steps
         steps, captions = grid_steps(shown, steps, captions)
+    lines = gradient_lines(graph) if parameters is None else gradient_lines(graph)[:1] + [
+        f"{derivative(graph, name)} = {fmt_value(g)}" for name, g in parameters.items()]
     return Scene(shown, steps, captions, {d.node for d in diagnostics(graph)} | set(marked),
-                 " · ".join(gradient_lines(graph) + ([recipe] if recipe else [])), label, grid)
+                 " · ".join(lines + ([recipe] if recipe else [])), label, grid)
