@@ -293,3 +293,20 @@ def test_signals_at_random_moments(tmp_path, earlier, seed):
         if after != before:       # the signal came in the last moment, the new folder in place
             complete(out)
             assert "x31" in (out / "graph.svg").read_text()
+
+
+@pytest.mark.parametrize("exiting", [False, True])
+def test_after_the_run_the_command_ignores_signals_and_a_library_call_gets_its_handlers_back(exiting):
+    """The nngraph command exits when main returns: a signal in its last moments must not kill a
+    run whose files are in place (status -2, no error line); in-process, the caller's handlers
+    come back."""
+    from graphviz_nn.cli.signals import SIGNALS
+    saved = {s: signal.getsignal(s) for s in SIGNALS}
+    try:
+        with signals_as_exceptions(exiting=exiting):
+            pass
+        after = {s: signal.getsignal(s) for s in SIGNALS if saved[s] != signal.SIG_IGN}
+        assert after == ({s: signal.SIG_IGN for s in after} if exiting else {s: saved[s] for s in after})
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)

@@ -525,12 +525,13 @@ def argument_roles(argv: list[str]) -> list[str]:
     return roles
 
 
-def main(argv=None) -> int:
-    """Entry point: every error a user can cause becomes one `error:` line and an exit status."""
+def main(argv=None, exiting: bool = False) -> int:
+    """Entry point: every error a user can cause becomes one `error:` line and an exit status.
+    exiting: the process ends when main returns (signals_as_exceptions)."""
     argv = protect_leading_minus(sys.argv[1:] if argv is None else list(argv))
     debug = "--debug" in (argv[:argv.index("--")] if "--" in argv else argv)   # not an expression "--debug"
     try:
-        with signals_as_exceptions():   # SIGINT/TERM/HUP/QUIT: everything cleaned up, then 128 + n
+        with signals_as_exceptions(exiting):   # SIGINT/TERM/HUP/QUIT: everything cleaned up, then 128 + n
             command.main(args=argv, prog_name="nngraph", standalone_mode=False)
         return OK
     except Interrupted as exc:
@@ -562,4 +563,4 @@ def main(argv=None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    sys.exit(main(exiting=True))

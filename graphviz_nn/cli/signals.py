@@ -39,10 +39,12 @@ class Interrupted(BaseException):
 
 
 @contextlib.contextmanager
-def signals_as_exceptions():
+def signals_as_exceptions(exiting: bool = False):
     """Within the block, the signals above raise Interrupted (in the main thread only, where
     Python runs signal handlers; a signal the parent process set to be ignored, as `nohup`
-    does with SIGHUP, stays ignored). The earlier handlers come back when the block ends."""
+    does with SIGHUP, stays ignored). The earlier handlers come back when the block ends —
+    unless the process is exiting (the `nngraph` command): then the run is over, its files are
+    in place, and a signal in its last moments is ignored rather than killing a finished run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -69,4 +71,4 @@ def signals_as_exceptions():
         yield
     finally:
         for signum, previous in saved.items():
-            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+            signal.signal(signum, signal.SIG_IGN if exiting else previous if previous is not None else signal.SIG_DFL)
