@@ -318,7 +318,32 @@ def run(graph: Graph, seed=None) -> list[Step]:
     steps: list[Step] = []
     values = forward(graph, steps=steps)
     write(graph, values, backward(graph, values, seed, steps))
-    return steps
+    return without_data_gradients(graph, steps)
+
+
+def data_gates(graph: Graph) -> set[str]:
+    """Gates computed from data alone (`a = 1 - p` with p a constant): data themselves, as
+    PyTorch has no gradient for what needs none (a neuron of data still has weights to learn)."""
+    nodes, args, found = graph.node_attrs, graph.args, set()
+    for n in graph.order:
+        node = nodes[n]
+        if node["kind"] == OP and not OPS[node["op"]].learns and \
+                all(nodes[u]["kind"] == CONST or u in found for u in args[n]):
+            found.add(n)
+    return found - {graph.output}          # the output keeps its seed: ∂L/∂L = 1
+
+
+def without_data_gradients(graph: Graph, steps: list[Step]) -> list[Step]:
+    """No gradient is shown for a data gate: its gradient and the share its users send it are
+    None, its backward steps go (the passes computed them on the way: they cost nothing more)."""
+    data = data_gates(graph)
+    if not data:
+        return steps
+    for n in data:
+        graph[n]["grad"] = None
+        for edge in graph.out_edges(n):
+            graph.edge(*edge)["grad"] = None
+    return [s for s in steps if s.phase != BACKWARD or s.gate not in data]
 
 
 def output_at(graph: Graph, leaf_values: dict):

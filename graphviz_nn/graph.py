@@ -87,6 +87,12 @@ def is_data(graph: Graph, n: str) -> bool:
     return graph[n]["kind"] == CONST and graph.label(n).isidentifier()
 
 
+def has_gradient(graph: Graph, n: str) -> bool:
+    """Whether a node's gradient is shown: not for data, nor for a gate of data alone
+    (engine.data_gates), whose gradient the passes leave None."""
+    return graph[n]["kind"] != CONST and graph[n]["grad"] is not None
+
+
 def multidigraph(node_attrs: dict[str, dict], edge_attrs: dict[tuple[str, str, int], dict]) -> "networkx.MultiDiGraph":
     """The networkx graph over these very attribute dicts, in their order.
 

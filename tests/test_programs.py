@@ -177,6 +177,25 @@ def test_the_picture_shows_clusters_names_and_no_gradient_for_data(nngraph, tmp_
     assert 'font-weight="bold"' in svg                           # h1, h2, L: names the user gave
 
 
+def test_a_gate_of_data_alone_is_data_too():
+    """`a = 1 - p` with p a constant needs no gradient (PyTorch computes none): the table, the
+    JSON, the captions, the steps and the picture show none, and the others are unchanged."""
+    source = "const(p, y); a = 1 - p; h = w*x/a; L = (h - y)**2"
+    t = nn.trace(source, w=0.5, x=2.0, p=0.5, y=1.0)
+    assert t.graph["a"]["grad"] is None and t.graph.edge("a", "h", 1)["grad"] is None
+    assert not [s for s in t.steps if s.gate == "a" and s.phase == "backward"]
+    assert "a is data" in " ".join(t.captions)
+    nodes = {node["id"]: node for node in t.to_dict()["steps"][0]["nodes"]}
+    assert nodes["a"]["grad"] is None and nodes["h"]["grad"] == pytest.approx(2.0)
+    row = next(line for line in t.table().splitlines() if line.startswith("a = "))
+    assert row.split()[-4:] == ["0.5", "1", "-", "p"]          # value, then the source: no gradient
+    assert t.grad["w"] == pytest.approx(2 * (2.0 - 1.0) * 2.0 / 0.5)
+    pictures = t.pictures()
+    edge_part = pictures.drawing.grad_id(("a", "h", 1))
+    assert all(pictures.line.state(pictures.line.parts[edge_part], f.index) != "active"
+               for f in pictures.line.frames if edge_part in pictures.line.parts)
+
+
 def test_no_frame_lights_a_gradient_on_a_datas_edge():
     """The backward step of `e - y` sends nothing to y: its edge's (empty) gradient cell stays
     unlit, and no step makes y's gradient known."""

@@ -129,7 +129,7 @@ def inputs_phrase(count: int) -> str:
 def edge_formula(graph: Graph, edge, symbolic: str, upstream, grad) -> str:
     """`∂f/∂x += 1·y = 2`: `+=` where the input feeds several gates (its parts add up)."""
     u = edge[0]
-    if is_data(graph, u):
+    if is_data(graph, u) or graph[u]["grad"] is None:      # a constant, or a gate of constants
         return f"{graph.label(u)} is data"
     equals = "+=" if len(graph.users[u]) > 1 else "="
     name = f"{derivative(graph, graph.label(u))} {equals}"

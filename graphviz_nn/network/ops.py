@@ -212,7 +212,7 @@ def weighted_sum_forward(xs, p):
     return total
 
 
-register(name="neuron", gate=LOCAL, arity=None, verb="weighted sum: each input gets d times its weight",
+register(name="neuron", gate=LOCAL, arity=None, learns=True, verb="weighted sum: each input gets d times its weight",
          forward=weighted_sum_forward,
          vjp=lambda g, out, xs, p: tuple(unbroadcast(g * w, np.shape(x)) for x, w in zip(xs, p.weights)),
          symbol=const("Σ"), text=lambda a, p: " + ".join(f"{x}·{w}" for x, w in zip(a, p.names)),

@@ -41,6 +41,8 @@ class Op:
     work: Callable | None = None       # (input shapes, p) -> arithmetic operations of the forward
                                        # rule (budget.py); None: one per number, or a product's
                                        # multiply-adds for a MATMUL gate
+    learns: bool = False               # its p holds weights a network learns (a neuron's): a gate
+                                       # of data alone still has a gradient (engine.data_gates)
 
     def __post_init__(self):
         if self.vjp is None:

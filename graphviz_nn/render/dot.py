@@ -26,7 +26,8 @@ BOUNDED_EFFORT_ABOVE = 1500             # rank spans: beyond, dot's x-placement 
 NODE_NUMBERS = 4                         # a variable's box shows a vector up to this long
 DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refused (dot takes minutes)
 UPDATED = "after the update:"              # the label of a parameter's new value
-STEP_EDGE_WEIGHT = 8                     # dot's weight of an edge within the time steps (see edge_weight)
+STEP_EDGE_WEIGHT = 8                     # dot's weight of an edge within the time steps (see half_weights)
+OUTSIDE_EDGE_WEIGHT = 1                  # dot's weight of a shared weight's long edge into a step
 FORMULA_LINE = 28                        # characters of a statement's formula per line in its box
 SHARE_SIZE = 10                          # points: a share's number beside its edge (statement view)
 
@@ -221,16 +222,18 @@ class DotWriter:
             self.drawing.node_ids[n] = f"n{index}"
             self.lines = groups.setdefault(self.graph[n].get("group"), [])
             self.node(index, n)
+        self.entries: dict[str, list[str]] = {}      # a step's box -> the labels at its entry
         for index, edge in enumerate(edges):
             self.lines = groups.setdefault(self.edge_group(edge), [])
+            self.label_lines = groups.setdefault(self.entry_group(edge) or self.edge_group(edge), [])
             self.edge(index, edge)
-        self.lines = groups.setdefault(None, [])
+        self.lines = self.label_lines = groups.setdefault(None, [])
         self.output_edge(len(edges))
         self.lines += self.tied_columns()
         titles = sorted((g for g in groups if g is not None), key=self.group_rank.__getitem__)
         for number, title in enumerate(titles, 1):
             top += self.cluster(number, title, groups[title])
-        self.lines = top + groups[None] + self.group_order(titles) + ["}"]
+        self.lines = top + groups[None] + self.group_order(titles) + self.entry_ranks(titles) + ["}"]
         self.drawing.source = "\n".join(self.lines)
         return self.drawing
 
@@ -239,6 +242,20 @@ class DotWriter:
         u, v, _ = edge
         group = self.graph[v].get("group")
         return group if self.graph[u].get("group") == group else None
+
+    def layout_ends(self, edge: tuple) -> tuple[str, str]:
+        """An edge's ends in the order dot lays it out: a backwards edge from its head."""
+        u, v, _ = edge
+        return (v, u) if self.backwards(u, v) else (u, v)
+
+    def entry_group(self, edge: tuple) -> str | None:
+        """The step whose box holds the numbers of an edge entering it from outside (a shared
+        weight, the state of another step): its label node is drawn inside, so the edge's long
+        part runs outside the boxes and enters the box where its numbers are."""
+        if not self.grouped or self.compact or self.boxed:
+            return None
+        tail, head = (self.graph[n].get("group") for n in self.layout_ends(edge))
+        return head if head is not None and head != tail else None
 
     def group_ranks(self) -> dict[str, int]:
         """Groups in the order the program writes them: by where their first gate is in the
@@ -274,8 +291,30 @@ class DotWriter:
                                                       for v, _ in self.graph.users.get(n, []))]
             first = [n for n in members[after] if all(self.graph[u].get("group") != after
                                                       for u in self.graph.args.get(n, ()))]
-            lines += [f"  {self.node_id(u)} -> {self.node_id(v)} [style=invis, weight=0];"
-                      for u in last for v in first]
+            first = [self.node_id(n) for n in first] + self.entries.get(after, [])
+            lines += [f"  {self.node_id(u)} -> {v} [style=invis, weight=0];" for u in last for v in first]
+        return lines
+
+    def entry_ranks(self, titles: list[str]) -> list[str]:
+        """A step's first column: the states carried in from other steps (their numbers) beside
+        the step's own inputs that its first gates read (x_t), so that no edge from another
+        step passes beside the box before it enters."""
+        if self.pins:
+            return []
+        lines = []
+        for title in titles:
+            firsts = {v for n in self.graph.order if self.graph[n].get("group") == title
+                      and self.graph[n]["kind"] != OP and not self.graph.args.get(n)
+                      for v, _ in self.graph.users.get(n, [])
+                      if self.graph[v].get("group") == title
+                      and all(self.graph[a]["kind"] != OP or self.graph[a].get("group") != title
+                              for a in self.graph.args[v])}
+            leaves = [self.node_id(n) for n in self.graph.order if self.graph[n].get("group") == title
+                      and self.graph[n]["kind"] != OP and not self.graph.args.get(n)
+                      and any(v in firsts for v, _ in self.graph.users.get(n, []))]
+            column = leaves + self.entries.get(title, [])
+            if len(column) > 1:
+                lines.append(f"  {{rank=same; {'; '.join(column)};}}")
         return lines
 
     def reaches(self, start: list[str], targets: set[str]) -> bool:
@@ -456,32 +495,29 @@ class DotWriter:
                               f'{", dir=back" if back else ""}{self.pinned(f"t{index}")}];')
             return
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
-                     near=self.label_place(u, v), back=self.backwards(u, v), weight=self.edge_weight(u, v))
+                     back=self.backwards(u, v), weights=self.half_weights(edge))
 
-    def edge_weight(self, u: str, v: str) -> int:
-        """How hard dot keeps an edge short and straight: the chain of gates through the time
-        steps (a step's own, and the state carried into the next) outweighs the shared weights'
-        long edges, so the steps line up in a row instead of a staircase."""
-        chain = self.graph[u]["kind"] == OP and self.graph[u].get("group") is not None \
-            and self.graph[v].get("group") is not None
-        return STEP_EDGE_WEIGHT if chain else 1
-
-    def label_place(self, u: str, v: str) -> str | None:
-        """Where a program's long edges keep their numbers: beside a shared input (a weight used
-        by every time step), so its box and the contributions that add up to its gradient are
-        read together (the copy rule); at the entry of the next step for a value carried from one
-        group into another. (A gate's state carried on, h1 into t = 2, is in the steps' chain:
-        edge_weight's heavier far half keeps the label beside h1, which lines the steps up
-        best — measured on exercises 48 and 52.) Elsewhere dot chooses."""
+    def half_weights(self, edge: tuple) -> tuple[int, int]:
+        """How hard dot keeps each half of an edge short and straight (tail → label node, label
+        node → head), for the unrolled steps in a row. Within a step, the chain of gates
+        outweighs the rest; a state carried into another step keeps its label in that step's
+        first column (entry_ranks), heavy outside the box and light inside, so the boxes line up
+        with the chain; a shared weight's label sits at the entry of the gate it feeds (its
+        numbers, what this step sends back, read there), its long half weightless, so that the
+        weight's edges into every step do not pull the steps out of line. Elsewhere dot chooses."""
+        u, v, _ = edge
         if not self.grouped:
-            return None
-        tail, head = self.graph[u], self.graph[v]
-        if tail["kind"] != OP and tail.get("group") is None and len(self.graph.users.get(u, ())) > 1:
-            return "tail"
-        if tail.get("group") is not None and head.get("group") is not None and tail["group"] != head["group"]:
-            return "head"
-        return None
-
+            return 1, 1
+        tail, head = self.graph[u].get("group"), self.graph[v].get("group")
+        if tail is not None and tail == head:
+            return (STEP_EDGE_WEIGHT, STEP_EDGE_WEIGHT) if self.graph[u]["kind"] == OP else (1, 1)
+        group = self.entry_group(edge)
+        if group is not None and tail is not None and head is not None:      # a state into another step
+            self.entries.setdefault(group, []).append(f"e{self.drawing.edge_index[edge]}")
+            return (2, STEP_EDGE_WEIGHT) if self.backwards(u, v) else (STEP_EDGE_WEIGHT, 2)
+        if group is not None:                     # a weight, or data, into a step
+            return OUTSIDE_EDGE_WEIGHT, 2
+        return 1, 1
 
     def output_edge(self, index: int) -> None:
         """CS231n draws the output's value and its gradient 1 on a last, dangling edge."""
@@ -494,8 +530,8 @@ class DotWriter:
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
-    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, near=None, back=False,
-                weight=1) -> None:
+    def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, back=False,
+                weights=(1, 1)) -> None:
         """Small graphs: the edge runs through a label node, value above the line, gradient below.
         Large graphs: a plain edge label (half the layout work), value over gradient. back: the
         edge is laid out from head to tail and drawn with its arrow at the head (dir=back)."""
@@ -507,11 +543,8 @@ class DotWriter:
             self.lines.append(f'  {ends} [id="{t}", label=<{table}>{", dir=back" if back else ""}{tied}{self.pinned(t)}];')
             return
         into, out = ("w", "e") if self.rankdir == "LR" else ("n", "s")
-        self.lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
-        def pull(end: str) -> str:           # weight 2: the shorter half, the label beside that end
-            w = 2 if near == end else weight
-            return f", weight={w}" if w > 1 else ""
-        tail_pull, head_pull = pull("tail"), pull("head")
+        self.label_lines.append(f'  {e} [id="{e}", shape=plain, label=<{table}>{self.pinned(e)}];')
+        tail_pull, head_pull = (f", weight={w}" if w != 1 else "" for w in weights)
         if back:                             # head, label node, tail from left to right
             self.lines.append(f'  {head} -> {e}:{into} [id="{h}", dir=back{head_pull}{self.pinned(h)}];')
             self.lines.append(f'  {e}:{out} -> {tail} [id="{t}", arrowhead=none{tail_pull}{self.pinned(t)}];')

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import UserError
-from ..graph import CONST, OP, Graph
+from ..graph import OP, Graph, has_gradient
 from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from . import layout
@@ -299,7 +299,8 @@ def blank_order(pictures: Pictures, scene: Scene, kinds: tuple) -> list[str]:
     own numbers (known from the start) and new parameter values stay."""
     line = timeline(pictures.graph, pictures.drawing, scene.steps, scene.captions,
                     [[i] for i in range(len(scene.steps))])
-    data = {f"g{i}" for (u, _, _), i in pictures.drawing.edge_index.items() if pictures.graph[u]["kind"] == CONST}
+    data = {f"g{i}" for (u, _, _), i in pictures.drawing.edge_index.items()     # data, and gates of data
+            if not has_gradient(pictures.graph, u)}
     chosen = [(line.known_at[p.id], p.id) for p in pictures.drawing.parts.values()   # (a target's edge
               if p.kind in kinds and p.id[0] in "vgs" and p.id not in data      # has no gradient)
               and line.known_at.get(p.id, 0) > 0]

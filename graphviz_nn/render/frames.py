@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..graph import CONST, Graph
+from ..graph import Graph, has_gradient
 from ..steps import BACKWARD, FORWARD, UPDATE, Step
 from .dot import ACTIVE, HIDDEN, KNOWN, PENDING, Drawing, Part, Theme, changes
 from .grid import cell_part, node_cells
@@ -125,8 +125,8 @@ def step_parts(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tup
     label = drawing.value_id if step.phase == FORWARD else drawing.grad_id
     known, active = [], []
     for edge in step.edges:
-        if step.phase == BACKWARD and graph[edge[0]]["kind"] == CONST:
-            continue                  # a constant's edge carries no gradient: nothing to light
+        if step.phase == BACKWARD and not has_gradient(graph, edge[0]):
+            continue                  # data's edge carries no gradient: nothing to light
         active.append(label(edge))
         if step.phase == BACKWARD:
             active += settle(graph, drawing, waiting, edge[0])
