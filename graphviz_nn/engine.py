@@ -323,13 +323,18 @@ def run(graph: Graph, seed=None) -> list[Step]:
 
 def data_gates(graph: Graph) -> set[str]:
     """Gates computed from data alone (`a = 1 - p` with p a constant): data themselves, as
-    PyTorch has no gradient for what needs none (a neuron of data still has weights to learn)."""
-    nodes, args, found = graph.node_attrs, graph.args, set()
-    for n in graph.order:
-        node = nodes[n]
-        if node["kind"] == OP and not OPS[node["op"]].learns and \
-                all(nodes[u]["kind"] == CONST or u in found for u in args[n]):
-            found.add(n)
+    PyTorch has no gradient for what needs none (a neuron of data still has weights to learn).
+    Found forward from the constants, so a graph without any costs a look at its leaves."""
+    nodes, args, users = graph.node_attrs, graph.args, graph.users
+    todo = [n for n in graph.leaves() if nodes[n]["kind"] == CONST]
+    known, found = set(todo), set()
+    while todo:
+        for v, _ in users.get(todo.pop(), ()):
+            if v in known or OPS[nodes[v]["op"]].learns or not all(u in known for u in args[v]):
+                continue
+            known.add(v)
+            found.add(v)
+            todo.append(v)
     return found - {graph.output}          # the output keeps its seed: ∂L/∂L = 1
 
 
