@@ -318,6 +318,16 @@ def test_one_box_per_time_step_left_to_right_with_the_shared_weights_outside(nam
         assert not any(inside(centres[w], box) for box in clusters.values()), w
 
 
+@pytest.mark.parametrize("name", ["48_rnn_unrolled.nn", "52_lstm.nn", "52_gru.nn"])
+def test_the_time_steps_stand_in_one_row(name):
+    """The boxes' vertical centres within a fifth of the lowest box's height of each other:
+    exercise 48's three boxes went down a staircase, each a box lower than the one before."""
+    _, clusters, _ = boxes(name)
+    centres = [(box[1] + box[3]) / 2 for box in clusters.values()]
+    lowest = min(box[3] - box[1] for box in clusters.values())
+    assert max(centres) - min(centres) < lowest / 5, centres
+
+
 def test_the_two_directional_steps_are_boxes_that_hold_both_states():
     graph, clusters, centres = boxes("50_bidirectional.nn")
     assert sorted(clusters) == ["t = 1", "t = 2"]

@@ -5,7 +5,9 @@ the JSON and the plots. PyTorch checks the same layers in test_torch.py."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from graphviz_nn.explain.gradcheck import numeric_gradient
 from graphviz_nn.network.build import build_graph, layer_program, neuron_program
 from graphviz_nn.network.cells import CELLS
 from graphviz_nn.network.run import run_network
-from graphviz_nn.network.spec import parse_spec
+from graphviz_nn.network.spec import load_spec, parse_spec
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -241,6 +243,67 @@ def test_two_directional_steps_run_left_to_right_the_reverse_state_pointing_back
     back = re.findall(r"(n\d+) -> (e\d+):w \[[^]]*dir=back", drawing.source)
     names = {v: k for k, v in drawing.node_ids.items()}
     assert sorted(names[n] for n, _ in back) == ["a1_rev_1", "a1_rev_2"] + (["c1_rev_1", "c1_rev_2"] if kind == "lstm" else [])
+
+
+NETS = Path(__file__).parent.parent / "examples" / "nets"
+
+
+def laid_out(example, detail=False):
+    """An example's unrolled layer view as dot lays it out: the picture's size, each step's box,
+    each shared weight's box (points, y up)."""
+    from graphviz_nn.render.dot import to_dot
+    from graphviz_nn.render.layout import layout
+    spec = load_spec(str(NETS / example))
+    graph = graph_of(spec, detail=detail)
+    drawing = to_dot(graph)
+    ids = {graph.label(n): i for n, i in drawing.node_ids.items()}
+    objects = layout(drawing.source).json["objects"]
+    size = [float(c) for c in layout(drawing.source).json["bb"].split(",")][2:]
+    steps, nodes = {}, {}
+    for obj in objects:
+        if obj["name"].startswith("cluster_"):
+            steps[re.sub(r"<[^>]+>", "", obj["label"]).strip()] = [float(c) for c in obj["bb"].split(",")]
+        elif "pos" in obj:
+            x, y = (float(c) for c in obj["pos"].split(","))
+            w, h = float(obj["width"]) * 36, float(obj["height"]) * 36      # half, in points
+            nodes[obj["name"]] = [x - w, y - h, x + w, y + h]
+    weights = {name: nodes[i] for name, i in ids.items() if re.fullmatch(r"[WRb]1(_rev)?", name)}
+    return size, [steps[t] for t in sorted(steps)], weights
+
+
+UNROLLED = [("48_rnn.toml", False), ("50_bidirectional_rnn.toml", False), ("52_lstm.toml", False),
+            ("52_lstm.toml", True), ("52_gru.toml", False), ("52_gru.toml", True)]
+
+
+@pytest.mark.parametrize("example, detail", UNROLLED)
+def test_the_steps_stand_in_one_row_not_a_staircase(example, detail):
+    """The boxes' vertical centres within a fifth of the lowest box's height of each other (they
+    climbed by up to two box heights when the weights' long edges pulled them apart)."""
+    _, steps, _ = laid_out(example, detail)
+    centres = [(box[1] + box[3]) / 2 for box in steps]
+    lowest = min(box[3] - box[1] for box in steps)
+    assert max(centres) - min(centres) < lowest / 5, centres
+
+
+@pytest.mark.parametrize("example, detail", UNROLLED)
+def test_the_shared_weights_stand_before_the_steps_outside_the_boxes(example, detail):
+    """Drawn once at the start, their edges into every step (BPTT's copy rule): each weight's box
+    is outside every step's box, and begins before the second step does."""
+    _, steps, weights = laid_out(example, detail)
+    assert len(weights) >= 2
+    for name, box in weights.items():
+        assert not any(box[0] < s[2] and s[0] < box[2] and box[1] < s[3] and s[1] < box[3] for s in steps), name
+        assert box[0] < steps[1][0], name
+
+
+@pytest.mark.parametrize("example, widest", [("48_rnn.toml", 2.6), ("50_bidirectional_rnn.toml", 2.2),
+                                             ("52_gru.toml", 3.2)])
+def test_the_unrolled_picture_is_no_wider_than_it_was_made(example, widest):
+    """Width over height, a slide's 16:9 being 1.78: exercise 48 was 3.0, the two-directional net 1.6
+    but 1256 points tall, the GRU 2.8 at 2228 points wide; now 2.4, 1.9 (912 tall), 2.9 (2106 wide)."""
+    (width, height), _, _ = laid_out(example)
+    assert width / height < widest
+    assert width < {"48_rnn.toml": 1500, "50_bidirectional_rnn.toml": 1850, "52_gru.toml": 2200}[example]
 
 
 @pytest.mark.parametrize("kind, gates", [("lstm", "ifgoch"), ("gru", "rznh")])

@@ -28,6 +28,9 @@ DEFAULT_MAX_DRAWN = 2500                 # graph nodes; above, drawing is refuse
 UPDATED = "after the update:"              # the label of a parameter's new value
 STEP_EDGE_WEIGHT = 8                     # dot's weight of an edge within the time steps (see half_weights)
 OUTSIDE_EDGE_WEIGHT = 1                  # dot's weight of a shared weight's long edge into a step
+SPINE_WEIGHT = 100                       # dot's weight of the invisible line through the steps (see spine)
+RANKSEP, GROUPED_RANKSEP = 0.3, 0.15     # inches between columns; the unrolled steps' columns are
+# mostly label nodes, which need no more room than an arrowhead: 8–15 % narrower pictures
 FORMULA_LINE = 28                        # characters of a statement's formula per line in its box
 SHARE_SIZE = 10                          # points: a share's number beside its edge (statement view)
 
@@ -187,6 +190,9 @@ class DotWriter:
         self.boxed = graph.kind == "statements"      # numbers in the boxes (trace/statements.py)
         self.grouped = any(graph[n].get("group") for n in graph.order)
         self.group_rank = self.group_ranks()
+        self.shared = {n for n in graph.order if graph[n]["kind"] != OP and graph[n].get("group") is None
+                       and len({graph[v].get("group") for v, _ in graph.users.get(n, [])} - {None}) > 1}
+        # (the weights every step shares: written first, dot puts them at the top-left more often)
 
     def part(self, id: str, kind: str, warned: bool = False) -> dict[str, str]:
         """Register a part; its colours by role."""
@@ -220,7 +226,7 @@ class DotWriter:
         top, groups = self.lines, {}          # a program's statement groups: lines per cluster
         for index, n in enumerate(self.graph.order):
             self.drawing.node_ids[n] = f"n{index}"
-            self.lines = groups.setdefault(self.graph[n].get("group"), [])
+            self.lines = top if n in self.shared else groups.setdefault(self.graph[n].get("group"), [])
             self.node(index, n)
         self.entries: dict[str, list[str]] = {}      # a step's box -> the labels at its entry
         for index, edge in enumerate(edges):
@@ -231,9 +237,10 @@ class DotWriter:
         self.output_edge(len(edges))
         self.lines += self.tied_columns()
         titles = sorted((g for g in groups if g is not None), key=self.group_rank.__getitem__)
+        spine = self.spine(titles, groups)
         for number, title in enumerate(titles, 1):
             top += self.cluster(number, title, groups[title])
-        self.lines = top + groups[None] + self.group_order(titles) + self.entry_ranks(titles) + ["}"]
+        self.lines = top + groups[None] + self.group_order(titles) + spine + self.entry_ranks(titles) + ["}"]
         self.drawing.source = "\n".join(self.lines)
         return self.drawing
 
@@ -295,6 +302,24 @@ class DotWriter:
             lines += [f"  {self.node_id(u)} -> {v} [style=invis, weight=0];" for u in last for v in first]
         return lines
 
+    def spine(self, titles: list[str], groups: dict) -> list[str]:
+        """An invisible heavy line through the steps, which dot keeps straight, so the boxes stand
+        in one row: in each box from a point in its first column to a point after its last
+        nodes, then on into the next box's first column."""
+        if self.pins or len(titles) < 2:
+            return []
+        lines = []
+        for number, title in enumerate(titles, 1):
+            groups[title] += [f'  {end}{number} [id="{end}{number}", shape=point, style=invis, width=0, label=""];'
+                              for end in ("in", "out")]
+            last = [n for n in self.graph.order if self.graph[n].get("group") == title
+                    and all(self.graph[v].get("group") != title for v, _ in self.graph.users.get(n, []))]
+            lines.append(f"  in{number} -> out{number} [style=invis, weight={SPINE_WEIGHT}];")
+            lines += [f"  {self.node_id(n)} -> out{number} [style=invis, minlen=0, weight=0];" for n in last]
+            if number > 1:
+                lines.append(f"  out{number - 1} -> in{number} [style=invis, weight={SPINE_WEIGHT}];")
+        return lines
+
     def entry_ranks(self, titles: list[str]) -> list[str]:
         """A step's first column: the states carried in from other steps (their numbers) beside
         the step's own inputs that its first gates read (x_t), so that no edge from another
@@ -312,7 +337,8 @@ class DotWriter:
             leaves = [self.node_id(n) for n in self.graph.order if self.graph[n].get("group") == title
                       and self.graph[n]["kind"] != OP and not self.graph.args.get(n)
                       and any(v in firsts for v, _ in self.graph.users.get(n, []))]
-            column = leaves + self.entries.get(title, [])
+            spine = [f"in{titles.index(title) + 1}"] if len(titles) > 1 else []
+            column = leaves + self.entries.get(title, []) + spine
             if len(column) > 1:
                 lines.append(f"  {{rank=same; {'; '.join(column)};}}")
         return lines
@@ -360,7 +386,8 @@ class DotWriter:
 
     def header(self) -> None:
         t = self.theme
-        attrs = [f"rankdir={self.rankdir}", f"pad={PAD_INCHES}", "nodesep=0.25", "ranksep=0.3",
+        ranksep = GROUPED_RANKSEP if self.grouped else RANKSEP
+        attrs = [f"rankdir={self.rankdir}", f"pad={PAD_INCHES}", "nodesep=0.25", f"ranksep={ranksep}",
                  f'bgcolor="{"transparent" if self.transparent else t.background}"',
                  "outputorder=edgesfirst", f'fontname="{FONT}"']
         if self.slide:      # a 16:9 slide, landscape; pinned frames have the laid-out shape already
@@ -503,8 +530,9 @@ class DotWriter:
         outweighs the rest; a state carried into another step keeps its label in that step's
         first column (entry_ranks), heavy outside the box and light inside, so the boxes line up
         with the chain; a shared weight's label sits at the entry of the gate it feeds (its
-        numbers, what this step sends back, read there), its long half weightless, so that the
-        weight's edges into every step do not pull the steps out of line. Elsewhere dot chooses."""
+        numbers, what this step sends back, read there), its long half light, so that the weight's
+        edges into every step do not pull the steps out of line (the spine holds them in a row).
+        Elsewhere dot chooses."""
         u, v, _ = edge
         if not self.grouped:
             return 1, 1
