@@ -624,8 +624,10 @@ class Generator:
         op = self.draw(one_of(*REDUCE))
         if not self.matrices:
             inner, axis = (), None
-        else:
-            inner, axis = self.draw(one_of(*reductions_to(shape, self.shapes)))
+        else:                       # along an axis half the time where one can give this shape
+            options = reductions_to(shape, self.shapes)
+            along = [o for o in options if o[1] is not None]
+            inner, axis = self.draw(one_of(*(along if along and self.draw(one_of(True, False)) else options)))
         a = self.node(inner, depth)
         if op in ("max", "min"):
             assume(extreme_is_apart(a[1], axis, op))
