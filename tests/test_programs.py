@@ -196,6 +196,13 @@ def test_a_gate_of_data_alone_is_data_too():
                for f in pictures.line.frames if edge_part in pictures.line.parts)
 
 
+@pytest.mark.parametrize("name", ["a", "p"])
+def test_expect_refuses_a_gradient_of_data(nngraph, name):
+    status, _, err = nngraph("const(p); a = 1 - p; L = x*a", "--at", "x=3,p=0.25", "--expect", f"dL/d{name}=3",
+                             "--no-render")
+    assert status == 2 and err.count("error:") == 1 and "has no gradient" in err
+
+
 def test_no_frame_lights_a_gradient_on_a_datas_edge():
     """The backward step of `e - y` sends nothing to y: its edge's (empty) gradient cell stays
     unlit, and no step makes y's gradient known."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
-from ..graph import Graph
+from ..graph import Graph, has_gradient
 from ..numfmt import fmt_value
 
 
@@ -46,6 +46,9 @@ def check_answers(graph: Graph, answers: list[Answer]) -> list[Verdict]:
         if a.what == "grad" and a.of != output:
             raise UserError(f"--expect: gradients are of the output {output}, not {a.of}",
                             hint=f"write d{output}/d{a.name}")
+        if a.what == "grad" and not has_gradient(graph, node):
+            raise UserError(f"--expect: {a.name} is data (or computed from data alone): it has no gradient",
+                            hint="ask for the gradients of inputs and parameters, and of gates that depend on them")
         truth = np.asarray(graph[node][a.what], dtype=float)
         verdicts.append(Verdict(a, node, truth, agrees(truth, a)))
     return verdicts
