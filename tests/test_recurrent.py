@@ -417,7 +417,7 @@ def with_layer(**changes):
     ({"bidirectional": "yes"}, "key bidirectional: must be true or false"),
     ({"bidirectional": True}, "key W_rev: missing key: give W1_rev too"),
     ({"h0": [1, 2]}, "key h0: h0 is 2 but needs 1 entry, one per unit"),
-    ({"bias": None, "b": [1, 2]}, "key b: b1 is 2 but needs 1 entries"),
+    ({"bias": None, "b": [1, 2]}, "key b: b1 is 2 but needs 1 entry"),
     ({"b": [1]}, "key bias: give b, or bias = true/false/number, not both"),
 ])
 def test_a_bad_recurrent_layer_names_the_layer_and_the_key(changes, words):

@@ -268,12 +268,14 @@ def product_sum(pairs: tuple, total: float, biased: bool = False) -> str:
     """`3·0 + 3·1 + 2·2 + … = 12`: every product up to PRODUCTS_SHOWN, else the first and the last;
     biased: the last pair is (b[f], 1), added as `+ 0.5`."""
     products = [f"{operand(x)}·{operand(k)}" for x, k in (pairs[:-1] if biased else pairs)]
+    shown = fmt_number(cleaned(total, *[x * k for x, k in pairs]))
+    if not products:                       # a window wholly in the zero padding
+        return f"{shown} (only the padding's zeros{', and the bias' if biased else ''})"
     if len(products) > PRODUCTS_SHOWN:
         products = products[:PRODUCTS_SHOWN - 2] + ["…", products[-1]]
     if biased:
         products.append(operand(pairs[-1][0]))
-    shown = fmt_number(cleaned(total, *[x * k for x, k in pairs]))
-    return f"{' + '.join(products)} = {shown}" if products else f"{shown} (only the padding's zeros)"
+    return f"{' + '.join(products)} = {shown}"
 
 
 def bias_text(graph: Graph, n: str, cells) -> str:
@@ -290,11 +292,12 @@ def conv_forward(graph: Graph, step: Step) -> str:
     if len(step.cells.at) == 1:
         cell, pairs = step.cells.at[0], step.inputs[0]
         window, kernel = window_texts(graph, step, x, k)
-        padding = " (the padding's zeros add nothing)" if len(pairs) - biased < size else ""
+        padding = " (the padding's zeros add nothing)" if 0 < len(pairs) - biased < size else ""
         return (f"forward · conv slides the kernel: {entry(graph, n, cell)} = {window} ⋆ {kernel}"
                 f"{bias_text(graph, n, [cell])} = {product_sum(pairs, step.output[0], biased)}{padding}")
     values = ", ".join(f"{entry(graph, n, c)} = {fmt_number(v)}" for c, v in zip(step.cells.at, step.output))
-    first = f"{entry(graph, n, step.cells.at[0])} = {product_sum(step.inputs[0], step.output[0], biased)}"
+    i = next((i for i, pairs in enumerate(step.inputs) if len(pairs) > biased), 0)   # a window off the padding
+    first = f"{entry(graph, n, step.cells.at[i])} = {product_sum(step.inputs[i], step.output[i], biased)}"
     return f"forward · conv slides the kernel along {region(graph, n, step.cells.at)}: {values} (as {first})"
 
 
@@ -345,6 +348,9 @@ def conv_backward(graph: Graph, step: Step) -> str:
     db = derivative(graph, bias_text(graph, n, step.cells.at)[3:]) if bias else ""
     if all(d == 0 for d in step.output):
         text = f"backward · conv at {where}, {d_text}: adds nothing to {dk}{f', {db}' if bias else ''} or {dx}"
+    elif not window_cells(step, graph, 0):
+        added = f"; {db} adds {'d' if len(ds) == 1 else 'Σ d'}" if bias else ""
+        text = f"backward · conv at {where}, {d_text}: its window is all padding: nothing for {dk} or {dx}{added}"
     else:
         contribution = f"{ds[0]}·{window}" if len(ds) == 1 else "Σ d·window"
         added = f" and {db} adds {'d' if len(ds) == 1 else 'Σ d'}" if bias else ""

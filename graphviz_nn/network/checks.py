@@ -225,7 +225,7 @@ def bias_vector(table: dict, key: str, size: int, place: Place, mismatch, defaul
     bias = true (zeros) / a number / false (none); `default` where the table gives neither."""
     if key in table:
         if "bias" in table:
-            raise place.error("bias", "give b, or bias = true/false/number, not both")
+            raise place.error("bias", f"give {key}, or bias = true/false/number, not both")
         b = matrix(table[key], place, key)
         if b.shape not in ((size,), (1, size)) and not (b.ndim == 0 and size == 1):
             raise place.error(key, mismatch(b.shape))

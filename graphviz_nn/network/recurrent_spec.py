@@ -132,7 +132,8 @@ def parse_bias(table, suffix, k, units, gates, kind, place) -> np.ndarray | None
     if suffix and key not in table and "b" in table:
         raise place.error("b", f"missing key: give b_rev too, for the reverse direction's b{k}{REVERSE}")
     return bias_vector(table, key, size, place, lambda shape: f"b{k}{suffix} is {shape_text(shape)} but needs "
-                       f"{size} entries ({blocks_text(kind).replace('columns', 'entries')})", default=True)
+                       f"{size} entr{'y' if size == 1 else 'ies'} ({blocks_text(kind).replace('columns', 'entries')})",
+                       default=True)
 
 
 def initial_state(table, key, units, directions, place) -> tuple:

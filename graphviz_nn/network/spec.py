@@ -495,7 +495,7 @@ def initial_weights(table, k, width, current, n, seed, place, budget=(0, None)) 
 def parse_bias(table, k, W, seed, place) -> np.ndarray | None:
     units = W.shape[1]
     return bias_vector(table, "b", units, place, lambda shape: f"b{k} is {shape_text(shape)} but W{k} is "
-                       f"{shape_text(W.shape)}: b{k} needs {units} entries, one per neuron")
+                       f"{shape_text(W.shape)}: b{k} needs {units} entr{'y' if units == 1 else 'ies'}, one per neuron")
 
 
 # ---- loss and targets ---------------------------------------------------------------
