@@ -20,6 +20,7 @@ from graphviz_nn.network.build import (annotate_weights, build_graph, layer_prog
 from graphviz_nn.network.run import run_network, run_spec
 from graphviz_nn.network.spec import parse_spec
 from graphviz_nn.render.dot import TIE_COLOURS, to_dot
+from test_conv_spec import spatial_stack
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -38,18 +39,8 @@ W3 = RNG.normal(size=(4, 2)).round(2)
 
 
 def cnn_doc(steps: int = 1) -> dict:
-    """Every spatial layer type: a conv with a bias, padding and stride, relu, overlapping max
-    pooling, a conv without a bias, tanh, average pooling, flatten, a dense layer, mse."""
-    return {"data": {"X": IMAGES.tolist(), "y": [[0.5, -1.0], [1.0, 0.25]]},
-            "layer": [{"type": "conv2d", "K": K1.tolist(), "b": B1.tolist(), "padding": 1, "stride": 2},
-                      {"type": "relu"},
-                      {"type": "maxpool", "size": 2, "stride": 1},
-                      {"type": "conv2d", "K": K2.tolist()},
-                      {"type": "tanh"},
-                      {"type": "avgpool", "size": 1},
-                      {"type": "flatten"},
-                      {"type": "linear", "W": W3.tolist()}],
-            "loss": {"type": "mse"}, "train": {"lr": 0.1, "steps": steps}}
+    """Every spatial layer type (test_conv_spec's stack) on images small enough for the neuron view."""
+    return spatial_stack((IMAGES, K1, B1, K2, W3), steps=steps)
 
 
 @pytest.fixture

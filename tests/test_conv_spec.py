@@ -28,15 +28,21 @@ W3 = RNG.normal(size=(8, 2)).round(2)
 def cnn_doc(optimizer="sgd", steps=1, **conv) -> dict:
     """conv (stride 2, padding 1) + relu → maxpool 2 (stride 1) → conv → tanh → avgpool → flatten →
     linear → mse: every new layer, both pools, stride and padding, a bias and none."""
-    return {"data": {"X": IMAGES.tolist(), "y": [[0.5, -1.0], [1.0, 0.25]]},
-            "layer": [{"type": "conv2d", "K": K1.tolist(), "b": B1.tolist(), "stride": 2, "padding": 1, **conv},
+    return spatial_stack((IMAGES, K1, B1, K2, W3), optimizer, steps, **conv)
+
+
+def spatial_stack(numbers: tuple, optimizer="sgd", steps=1, **conv) -> dict:
+    """cnn_doc's layers with these images, kernels, bias and dense weights."""
+    images, k1, b1, k2, w3 = (a.tolist() for a in numbers)
+    return {"data": {"X": images, "y": [[0.5, -1.0], [1.0, 0.25]]},
+            "layer": [{"type": "conv2d", "K": k1, "b": b1, "stride": 2, "padding": 1, **conv},
                       {"type": "relu"},
                       {"type": "maxpool", "size": 2, "stride": 1},
-                      {"type": "conv2d", "K": K2.tolist()},
+                      {"type": "conv2d", "K": k2},
                       {"type": "tanh"},
                       {"type": "avgpool", "size": 1},
                       {"type": "flatten"},
-                      {"type": "linear", "W": W3.tolist()}],
+                      {"type": "linear", "W": w3}],
             "loss": {"type": "mse"},
             "train": {"lr": 0.1, "steps": steps, "optimizer": optimizer}}
 
