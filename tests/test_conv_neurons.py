@@ -20,7 +20,7 @@ from graphviz_nn.network.build import (annotate_weights, build_graph, layer_prog
 from graphviz_nn.network.run import run_network, run_spec
 from graphviz_nn.network.spec import parse_spec
 from graphviz_nn.render.dot import TIE_COLOURS, to_dot
-from test_conv_spec import spatial_stack
+from test_conv_spec import spatial_stack, toml_of
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -264,18 +264,6 @@ def test_the_neuron_view_is_refused_above_its_bound_with_one_error_line(nngraph,
         assert status == 2 and lines[0] == f"error: {words}"
         assert lines[1:] == ["hint: use --view layers, which draws one node per matrix (or --view grid: the maps "
                              "as number grids)"]
-
-
-def toml_of(doc: dict) -> str:
-    lines = []
-    for table in ("data",):
-        lines += [f"[{table}]"] + [f"{k} = {json.dumps(v)}" for k, v in doc[table].items()]
-    for layer in doc["layer"]:
-        lines += ["[[layer]]"] + [f"{k} = {json.dumps(v)}" for k, v in layer.items()]
-    for table in ("loss", "train"):
-        if table in doc:
-            lines += [f"[{table}]"] + [f"{k} = {json.dumps(v)}" for k, v in doc[table].items()]
-    return "\n".join(lines) + "\n"
 
 
 # ---- every format --------------------------------------------------------------------------------
