@@ -149,7 +149,7 @@ def backward_scalars(graph: Graph, values: dict, seed, steps: list | None) -> Gr
         else:             # the copy gate: the shares of the gates using n add up, in order
             parts = tuple(map(shares.__getitem__, used))
             g = reduce(add, parts) if parts else 0.0    # left to right, as a loop would
-            if record is not None and parts and nodes[n]["kind"] != CONST:   # data: no gradient shown
+            if record is not None and parts:
                 record(step_of((BACKWARD, "copy", n, (n,), (), (), g, parts, (), None, None)))
         grads[n] = g
         edges = ins[n]
@@ -206,7 +206,7 @@ def backward_arrays(graph: Graph, values: dict, seed, steps: list | None) -> Gra
             else:
                 parts = [shares[e] for e in used]
                 g = add_up(parts, values[n])
-                if steps is not None and parts and nodes[n]["kind"] != CONST:
+                if steps is not None and parts:
                     steps.append(Step(BACKWARD, "copy", n, (n,), (), grads=tuple(parts), output=g))
         grads[n] = g
         node = nodes[n]
@@ -321,12 +321,12 @@ def run(graph: Graph, seed=None) -> list[Step]:
     return without_data_gradients(graph, steps)
 
 
-def data_gates(graph: Graph) -> set[str]:
+def data_gates(graph: Graph, constants: list[str]) -> set[str]:
     """Gates computed from data alone (`a = 1 - p` with p a constant): data themselves, as
     PyTorch has no gradient for what needs none (a neuron of data still has weights to learn).
     Found forward from the constants, so a graph without any costs a look at its leaves."""
     nodes, args, users = graph.node_attrs, graph.args, graph.users
-    todo = [n for n in graph.leaves() if nodes[n]["kind"] == CONST]
+    todo = list(constants)
     known, found = set(todo), set()
     while todo:
         for v, _ in users.get(todo.pop(), ()):
@@ -339,16 +339,19 @@ def data_gates(graph: Graph) -> set[str]:
 
 
 def without_data_gradients(graph: Graph, steps: list[Step]) -> list[Step]:
-    """No gradient is shown for a data gate: its gradient and the share its users send it are
-    None, its backward steps go (the passes computed them on the way: they cost nothing more)."""
-    data = data_gates(graph)
-    if not data:
+    """No gradient is shown for data, nor for a gate of data alone: such a gate's gradient and
+    the share its users send it are None, and the backward steps of both go (a constant's: the
+    copy step adding its shares). The passes computed them on the way: they cost nothing more."""
+    constants = [n for n in graph.leaves() if graph[n]["kind"] == CONST]
+    if not constants:
         return steps
+    data = data_gates(graph, constants)
     for n in data:
         graph[n]["grad"] = None
         for edge in graph.out_edges(n):
             graph.edge(*edge)["grad"] = None
-    return [s for s in steps if s.phase != BACKWARD or s.gate not in data]
+    quiet = data.union(constants)
+    return [s for s in steps if s.phase != BACKWARD or s.gate not in quiet]
 
 
 def output_at(graph: Graph, leaf_values: dict):

@@ -110,13 +110,13 @@ def backward_caption(graph: Graph, step: Step) -> str:
     node, op = graph[n], OPS[graph[n]["op"]]
     args = graph.args[n]
     locals_ = op.local_text([graph.label(u) for u in args], graph.label(n), node["p"])
-    if op.gate == COMPOSITE and is_scalar(upstream):      # a statement: its partial derivatives' numbers
-        locals_ = [f"{s} = {operand(upstream)}·{operand(slope)}" for s, slope in zip(locals_, step.local)]
+    verb = op.verb or op.symbol(node["p"])
+    if op.gate == COMPOSITE:                          # a statement: named, its partial derivatives' numbers
+        verb = f"{verb} {graph.label(n)}"
+        if is_scalar(upstream):
+            locals_ = [f"{s} = {operand(upstream)}·{operand(slope)}" for s, slope in zip(locals_, step.local)]
     parts = [edge_formula(graph, edge, symbolic, upstream, grad)
              for edge, symbolic, grad in zip(step.edges, locals_, step.grads)]
-    verb = op.verb or op.symbol(node["p"])
-    if op.gate == COMPOSITE:
-        verb = f"{verb} {graph.label(n)}"
     if op.gate == ADD and all(s == "1" for s in locals_) and is_scalar(upstream):
         verb = f"{verb} {fmt_number(upstream)} to {inputs_phrase(len(args))}"
     return f"backward · {verb}: " + ", ".join(parts)

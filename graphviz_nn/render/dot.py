@@ -221,7 +221,7 @@ class DotWriter:
 
     def write(self) -> Drawing:
         edges = [e for v in self.graph.order for e in self.graph.in_edges(v)]
-        self.edge_numbers = {e: i for i, e in enumerate(edges)} | {(self.graph.output, None, 0): len(edges)}
+        self.drawing.edge_index.update({e: i for i, e in enumerate(edges)} | {(self.graph.output, None, 0): len(edges)})
         self.header()
         top, groups = self.lines, {}          # a program's statement groups: lines per cluster
         for index, n in enumerate(self.graph.order):
@@ -230,8 +230,11 @@ class DotWriter:
             self.node(index, n)
         self.entries: dict[str, list[str]] = {}      # a step's box -> the labels at its entry
         for index, edge in enumerate(edges):
+            entry = self.entry_group(edge)
+            if entry is not None and self.carried(edge):         # its label: in the step's first column
+                self.entries.setdefault(entry, []).append(f"e{index}")
             self.lines = groups.setdefault(self.edge_group(edge), [])
-            self.label_lines = groups.setdefault(self.entry_group(edge) or self.edge_group(edge), [])
+            self.label_lines = groups.setdefault(entry or self.edge_group(edge), [])
             self.edge(index, edge)
         self.lines = self.label_lines = groups.setdefault(None, [])
         self.output_edge(len(edges))
@@ -263,6 +266,10 @@ class DotWriter:
             return None
         tail, head = (self.graph[n].get("group") for n in self.layout_ends(edge))
         return head if head is not None and head != tail else None
+
+    def carried(self, edge: tuple) -> bool:
+        """A value carried from one step into another (both ends in steps)."""
+        return all(self.graph[n].get("group") is not None for n in edge[:2])
 
     def group_ranks(self) -> dict[str, int]:
         """Groups in the order the program writes them: by where their first gate is in the
@@ -450,7 +457,7 @@ class DotWriter:
             return []
         node = self.graph[n]
         out = self.graph.out_edges(n)[0] if self.graph.out_edges(n) else (n, None, 0)
-        value_id, grad_id = f"v{self.edge_numbers[out]}", f"s{index}"
+        value_id, grad_id = f"v{self.drawing.edge_index[out]}", f"s{index}"
         v, s = self.part(value_id, "value"), self.part(grad_id, "sum")
         grad = font("", s["font"]) if node["grad"] is None else number_cells(node["grad"], s["font"])
         value = number_cells(node["value"], v["font"])
@@ -465,7 +472,7 @@ class DotWriter:
             u = edge[0]
             if len(self.graph.users[u]) < 2 or self.graph[u]["kind"] == CONST:
                 continue
-            grad_id = f"g{self.edge_numbers[edge]}"
+            grad_id = f"g{self.drawing.edge_index[edge]}"
             g = self.part(grad_id, "grad")
             share = self.graph.edge(*edge)["grad"]
             text = font(f"d{self.graph.label(u)} += ", g["font"], SHARE_SIZE)
@@ -513,13 +520,11 @@ class DotWriter:
     def edge(self, index: int, edge: tuple) -> None:
         u, v, k = edge
         attrs = self.graph.edge(*edge)
-        self.drawing.edge_index[edge] = index
         grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
         if self.boxed:            # the numbers are in the boxes
-            back = self.backwards(u, v)
-            first, second = (v, u) if back else (u, v)
+            first, second = self.layout_ends(edge)
             self.lines.append(f'  {self.node_id(first)} -> {self.node_id(second)} [id="t{index}"'
-                              f'{", dir=back" if back else ""}{self.pinned(f"t{index}")}];')
+                              f'{", dir=back" if self.backwards(u, v) else ""}{self.pinned(f"t{index}")}];')
             return
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
                      back=self.backwards(u, v), weights=self.half_weights(edge))
@@ -540,8 +545,7 @@ class DotWriter:
         if tail is not None and tail == head:
             return (STEP_EDGE_WEIGHT, STEP_EDGE_WEIGHT) if self.graph[u]["kind"] == OP else (1, 1)
         group = self.entry_group(edge)
-        if group is not None and tail is not None and head is not None:      # a state into another step
-            self.entries.setdefault(group, []).append(f"e{self.drawing.edge_index[edge]}")
+        if group is not None and self.carried(edge):          # a state into another step
             return (2, STEP_EDGE_WEIGHT) if self.backwards(u, v) else (STEP_EDGE_WEIGHT, 2)
         if group is not None:                     # a weight, or data, into a step
             return OUTSIDE_EDGE_WEIGHT, 2
@@ -551,7 +555,6 @@ class DotWriter:
         """CS231n draws the output's value and its gradient 1 on a last, dangling edge."""
         out = self.graph.output
         node = self.graph[out]
-        self.drawing.edge_index[(out, None, 0)] = index
         if self.boxed:            # the statement view: the output's box shows both numbers
             return
         self.lines.append(f'  result [id="result", shape=plaintext, '

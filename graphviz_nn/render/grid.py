@@ -207,7 +207,6 @@ class GridWriter(DotWriter):
         """An edge out of a grid node is a plain arrow: the node shows the numbers it carries."""
         if edge[0] not in self.drawing.grids:
             return super().edge(index, edge)
-        self.drawing.edge_index[edge] = index
         self.lines.append(f'  {self.node_id(edge[0])} -> {self.node_id(edge[1])} '
                           f'[id="t{index}"{self.pinned(f"t{index}")}];')
 
@@ -215,7 +214,6 @@ class GridWriter(DotWriter):
         out = self.graph.output
         if out not in self.drawing.grids:
             return super().output_edge(index)
-        self.drawing.edge_index[(out, None, 0)] = index
         self.lines.append(f'  result [id="result", shape=plaintext, '
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
         self.lines.append(f'  {self.node_id(out)} -> result [id="t{index}"{self.pinned(f"t{index}")}];')

@@ -14,12 +14,15 @@ from ..ops import COMPOSITE, register
 
 @dataclass(frozen=True, eq=False)
 class Statement:
-    """One statement's gates as a graph of their own; `inputs` are its leaves the outer graph
-    feeds, in argument order; `formula` its right-hand side as the program wrote it (the
-    builder's text of its top gate: earlier statements by their names)."""
+    """One statement's gates as a graph of their own, whose source is the statement's right-hand
+    side as the program wrote it (the builder's text of its top gate: earlier statements by their
+    names); `inputs` are its leaves the outer graph feeds, in argument order."""
     graph: Graph
     inputs: tuple[str, ...]
-    formula: str
+
+    @property
+    def formula(self) -> str:
+        return self.graph.source
 
 
 def statement_forward(xs, p: Statement):
@@ -82,4 +85,4 @@ def statement_of(graph: Graph, top: str) -> tuple[list[str], Statement]:
     args = {n: [] if n in inputs else list(graph.args[n]) for n in order}
     sub = Graph(top, [n for n in order if n in inputs] + [n for n in order if n not in inputs],
                 attrs, args, graph[top]["text"], "statement")
-    return inputs, Statement(sub, tuple(inputs), graph[top]["text"])
+    return inputs, Statement(sub, tuple(inputs))
