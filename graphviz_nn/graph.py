@@ -9,6 +9,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .numfmt import fmt_number
+
 INPUT, PARAM, CONST, OP = "input", "param", "const", "op"
 
 
@@ -85,6 +87,24 @@ def is_data(graph: Graph, n: str) -> bool:
     """A constant with a name (a target, a mask: `--const y`), as opposed to a number written in
     the formula: drawn and listed with its name and value, never with a gradient."""
     return graph[n]["kind"] == CONST and graph.label(n).isidentifier()
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def derivative(graph: Graph, x: str) -> str:
+    """∂f/∂x, named for what the backward pass differentiated: the output itself (seed 1), one
+    entry of it (a one-hot seed: ∂b₁/∂x), the sum of its entries (ones), or seed·∂b/∂x."""
+    out, seed = graph.label(graph.output), graph[graph.output]["grad"]
+    if seed is None or np.ndim(seed) == 0:
+        return f"∂{out}/∂{x}" if seed is None or seed == 1 else f"{fmt_number(seed)}·∂{out}/∂{x}"
+    if np.all(seed == 1):
+        return f"∂Σ{out}/∂{x}"
+    if np.count_nonzero(seed) == 1 and np.sum(seed) == 1:
+        index = [i + 1 for i in np.unravel_index(int(np.argmax(seed)), np.shape(seed))]
+        entry = str(index[0]).translate(SUBSCRIPTS) if len(index) == 1 else f"[{','.join(map(str, index))}]"
+        return f"∂{out}{entry}/∂{x}"
+    return f"seed·∂{out}/∂{x}"
 
 
 def has_gradient(graph: Graph, n: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..graph import CONST, Graph, is_data
+from ..graph import CONST, Graph, derivative, is_data
 from ..numfmt import fmt_number, fmt_value, shape_text
 from ..ops import ADD, COMPOSITE, FUNCTIONS, OPS
 from ..steps import FORWARD, Step
@@ -41,24 +41,6 @@ class Captions(Sequence):
 
 def is_scalar(value) -> bool:
     return np.ndim(value) == 0
-
-
-SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def derivative(graph: Graph, x: str) -> str:
-    """∂f/∂x, named for what the backward pass differentiated: the output itself (seed 1), one
-    entry of it (a one-hot seed: ∂b₁/∂x), the sum of its entries (ones), or seed·∂b/∂x."""
-    out, seed = graph.label(graph.output), graph[graph.output]["grad"]
-    if seed is None or np.ndim(seed) == 0:
-        return f"∂{out}/∂{x}" if seed is None or seed == 1 else f"{fmt_number(seed)}·∂{out}/∂{x}"
-    if np.all(seed == 1):
-        return f"∂Σ{out}/∂{x}"
-    if np.count_nonzero(seed) == 1 and np.sum(seed) == 1:
-        index = [i + 1 for i in np.unravel_index(int(np.argmax(seed)), np.shape(seed))]
-        entry = str(index[0]).translate(SUBSCRIPTS) if len(index) == 1 else f"[{','.join(map(str, index))}]"
-        return f"∂{out}{entry}/∂{x}"
-    return f"seed·∂{out}/∂{x}"
 
 
 def operand(value) -> str:

@@ -25,7 +25,7 @@ from itertools import groupby
 
 import numpy as np
 
-from ..graph import CONST, Graph
+from ..graph import Graph, has_gradient
 from ..numfmt import fmt_number, fmt_value
 from ..ops import conv_windows, pool_windows
 from ..ops.conv import pool_p
@@ -148,7 +148,7 @@ def backward_windows(graph: Graph, step: Step, units: list) -> list[Step]:
     g = np.asarray(step.output, dtype=float)
     args = graph.args[n]
     shares = {u: np.asarray(share, dtype=float) for u, share in zip(args, step.grads)}
-    written = {u for u in args if graph[u]["kind"] != CONST and len(graph.users[u]) == 1}
+    written = {u for u in args if has_gradient(graph, u) and len(graph.users[u]) == 1}
     plans = [unit_plan(graph, step, unit, op) for unit in units]
     last = {}
     for i, (_, adds, _) in enumerate(plans):
@@ -358,7 +358,7 @@ def conv_backward(graph: Graph, step: Step) -> str:
                 f"{added}; d·{kernel} goes back onto {window}")
     for shared in [k, bias] if bias else [k]:
         so_far = running_text(graph, step, shared)
-        if so_far and graph[shared]["kind"] != CONST:
+        if so_far and has_gradient(graph, shared):
             text += f" · {derivative(graph, graph.label(shared))} so far {so_far}"
     return text + finals(graph, step) + closing(graph, step)
 
@@ -396,7 +396,7 @@ def closing(graph: Graph, step: Step) -> str:
         texts.append(f"the {len(unread)} cell{'s' if len(unread) > 1 else ''} of "
                      f"{', '.join(dict.fromkeys(graph.label(c.node) for c in unread))} no window reads get 0")
     shared = [graph.label(u) for u in dict.fromkeys(graph.args[n])
-              if graph[u]["kind"] != CONST and len(graph.users[u]) > 1]
+              if has_gradient(graph, u) and len(graph.users[u]) > 1]
     if shared:
         texts.append(f"{', '.join(shared)} feed{'s' if len(shared) == 1 else ''} several gates: "
                      f"the total shows when all have sent theirs")

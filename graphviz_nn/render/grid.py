@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..graph import CONST, is_data
+from ..graph import CONST, derivative, has_gradient, is_data
 from ..numfmt import fmt_number
 from ..ops import OPS
 from .dot import THEMES, DotWriter, Drawing, font
@@ -126,12 +126,12 @@ class GridWriter(DotWriter):
         """The node: its header over its value grid over its gradient grid (and, after a training
         step, the parameter's new value)."""
         node = self.graph[n]
-        grid = Grid(index, tuple(np.shape(node["value"])), node["kind"] != CONST and node["grad"] is not None)
+        grid = Grid(index, tuple(np.shape(node["value"])), has_gradient(self.graph, n))
         self.drawing.grids[n] = grid
         width = cell_width(node["value"], node["grad"] if grid.grad else None)
         rows = [head, f'<TD ALIGN="CENTER">{self.maps(grid, node["value"], False, width)}</TD>']
         if grid.grad:
-            name = f"∂{self.differentiated()}/∂{self.graph.label(n)}"
+            name = derivative(self.graph, self.graph.label(n))
             rows += [f'<TD ALIGN="CENTER">{self.heading(grid.whole_id(True), name)}</TD>',
                      f'<TD ALIGN="CENTER">{self.maps(grid, node["grad"], True, width)}</TD>']
         after = self.after_row(index, node)
@@ -144,15 +144,6 @@ class GridWriter(DotWriter):
                           f'fillcolor="{self.theme.node_fill}", color="{colour}", '
                           f'penwidth={2.5 if warned else pen}, margin="0.06,0.04", '
                           f'label=<{table}>{self.pinned(f"n{index}")}];')
-
-    def differentiated(self) -> str:
-        """What the gradients are of, as the captions name it: the output, or the sum of its
-        entries (a matrix output seeded with ones: ∂Σa/∂X), or the seeded output (seed·a)."""
-        out = self.graph[self.graph.output]
-        name, seed = self.graph.label(self.graph.output), out.get("grad")
-        if seed is None or np.ndim(seed) == 0:
-            return name
-        return f"Σ{name}" if np.all(np.asarray(seed) == 1) else f"(seed·{name})"
 
     def heading(self, whole: str, name: str) -> str:
         """A gradient grid's title; on a worksheet its number, `(3) ∂c/∂X` (a gate's value grid has
