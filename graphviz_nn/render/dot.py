@@ -521,13 +521,18 @@ class DotWriter:
         u, v, k = edge
         attrs = self.graph.edge(*edge)
         grad = None if self.graph[u]["kind"] == CONST else attrs["grad"]   # constants need none
-        if self.boxed:            # the numbers are in the boxes
+        if self.numbers_in_node(u):          # the node shows the numbers its edges carry
             first, second = self.layout_ends(edge)
             self.lines.append(f'  {self.node_id(first)} -> {self.node_id(second)} [id="t{index}"'
                               f'{", dir=back" if self.backwards(u, v) else ""}{self.pinned(f"t{index}")}];')
             return
         self.connect(index, self.node_id(u), self.node_id(v), attrs["value"], grad, attrs,
                      back=self.backwards(u, v), weights=self.half_weights(edge))
+
+    def numbers_in_node(self, n: str) -> bool:
+        """Whether n's box shows the numbers on its out-edges (the statement view; the grid view's
+        grids): its edges are then plain arrows."""
+        return self.boxed
 
     def half_weights(self, edge: tuple) -> tuple[int, int]:
         """How hard dot keeps each half of an edge short and straight (tail → label node, label
@@ -559,7 +564,10 @@ class DotWriter:
             return
         self.lines.append(f'  result [id="result", shape=plaintext, '
                           f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
-        self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
+        if self.numbers_in_node(out):
+            self.lines.append(f'  {self.node_id(out)} -> result [id="t{index}"{self.pinned(f"t{index}")}];')
+        else:
+            self.connect(index, self.node_id(out), "result", node["value"], node["grad"])
 
     def connect(self, index: int, tail: str, head: str, value, grad, attrs=None, back=False,
                 weights=(1, 1)) -> None:

@@ -194,20 +194,9 @@ class GridWriter(DotWriter):
         return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="{line}" CELLPADDING="1" FIXEDSIZE="TRUE" {size} '
                 f'BGCOLOR="{self.theme.pending}">{"".join(rows)}</TABLE>')
 
-    def edge(self, index: int, edge: tuple) -> None:
+    def numbers_in_node(self, n: str) -> bool:
         """An edge out of a grid node is a plain arrow: the node shows the numbers it carries."""
-        if edge[0] not in self.drawing.grids:
-            return super().edge(index, edge)
-        self.lines.append(f'  {self.node_id(edge[0])} -> {self.node_id(edge[1])} '
-                          f'[id="t{index}"{self.pinned(f"t{index}")}];')
-
-    def output_edge(self, index: int) -> None:
-        out = self.graph.output
-        if out not in self.drawing.grids:
-            return super().output_edge(index)
-        self.lines.append(f'  result [id="result", shape=plaintext, '
-                          f'label=<{font(self.graph.label(out), self.theme.ink, 12)}>{self.pinned("result")}];')
-        self.lines.append(f'  {self.node_id(out)} -> result [id="t{index}"{self.pinned(f"t{index}")}];')
+        return n in self.drawing.grids or super().numbers_in_node(n)
 
 
 def cell_width(value, grad) -> int:
