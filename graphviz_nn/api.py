@@ -69,8 +69,12 @@ class Trace:
 
     def pictures(self, **options):
         from .render.export import Pictures
-        view = options.pop("view", None)
-        return Pictures(self.scene(view), render_options(options))
+        return Pictures(*self.scene_and_options(options))
+
+    def scene_and_options(self, options: dict):
+        """The scene in the view asked for (view=…) and the other picture options."""
+        options = dict(options)
+        return self.scene(options.pop("view", None)), render_options(options)
 
     def scene(self, view: str | None = None):
         """What the renderer draws; view="grid": the grid view (refused where nothing is a matrix)."""
@@ -95,18 +99,17 @@ class Trace:
         in Jupyter. Picture options as for render(); the first of `formats` is its format."""
         import graphviz
         from .render.dot import to_dot
-        from .render.grid import to_grid_dot
-        scene = self.scene(options.pop("view", None))
-        o = render_options(options)
-        drawing = (to_grid_dot if scene.grid else to_dot)(scene.graph, o.theme, o.rankdir, o.title, scene.warned,
-                                                           o.slide, o.transparent)
+        from .render.grid import GridWriter
+        scene, o = self.scene_and_options(options)
+        drawing = to_dot(scene.graph, o.theme, o.rankdir, o.title, scene.warned, o.slide, o.transparent,
+                         writer=GridWriter if scene.grid else None)
         return graphviz.Source(drawing.source, format=o.formats[0])
 
     def render(self, folder, **options):
         """Write graph.svg, frames, GIF and player to folder, as the command line does."""
         from .render.export import render
-        view = options.pop("view", None)
-        return render(self.scene(view), folder, render_options(options))
+        scene, render_opts = self.scene_and_options(options)
+        return render(scene, folder, render_opts)
 
 
 @dataclass(frozen=True)

@@ -278,8 +278,7 @@ def test_pdf_frames_colour_the_same_cells_from_the_pinned_layout():
     pictures = result.pictures(view="grid", frames="per-gate", formats=("svg", "pdf"))
     pins, o = positions(pictures.layout.json), pictures.options
     i = frames_starting(pictures, "forward · conv slides the kernel")[4]          # a[1,1]
-    source = pictures.to_dot(pictures.graph, o.theme, state_of=lambda part: pictures.line.state(part, i),
-                             pins=pins).source
+    source = pictures.dot(state_of=lambda part: pictures.line.state(part, i), pins=pins).source
     active = THEMES["light"].active_fill
     cells = re.findall(rf'<TD BGCOLOR="{active}" WIDTH[^>]*><FONT COLOR="[^"]*" POINT-SIZE="10">(\d+)</FONT>', source)
     window_numbers = [X[r][c] for r, c in sorted(window(1, 1, 3))]

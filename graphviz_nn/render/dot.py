@@ -634,6 +634,7 @@ def rank_spans(graph: Graph) -> int:
 def to_dot(graph: Graph, theme: str = "light", rankdir: str = "LR", title: str | None = None,
            warned=frozenset(), slide: bool = False, transparent: bool = False,
            state_of=None, pins: dict[str, str] | None = None, marks: dict[str, str] | None = None,
-           blank: bool = False) -> Drawing:
-    return DotWriter(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent,
-                     state_of, pins, marks, blank).write()
+           blank: bool = False, writer: type | None = None) -> Drawing:
+    """The DOT of the picture; writer: DotWriter or one built on it (grid.GridWriter)."""
+    return (writer or DotWriter)(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent,
+                                 state_of, pins, marks, blank).write()

@@ -18,9 +18,9 @@ from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from . import layout
 from .files import staged_folder
+from .grid import GridWriter
 from .latex import latex_escape
-from .dot import DEFAULT_MAX_DRAWN, THEMES, rank_spans, to_dot
-from .grid import to_grid_dot
+from .dot import DEFAULT_MAX_DRAWN, THEMES, Drawing, rank_spans, to_dot
 from .frames import Frame, css_rules, frame_css, group_steps, part_classes, timeline
 from .player import PlayerStep, player_html, steps_player_html
 from .svg import svg_template, with_part_classes
@@ -118,9 +118,8 @@ class Pictures:
         check_drawable(graph, options.max_draw)
         self.theme = THEMES[options.theme]
         self.warned = scene.warned
-        self.to_dot = to_grid_dot if scene.grid else to_dot
-        self.drawing = self.to_dot(graph, options.theme, options.rankdir, options.title, self.warned,
-                                   options.slide, options.transparent)
+        self.grid = scene.grid
+        self.drawing = self.dot()
         self.layout = layout.layout(self.drawing.source,                  # the one layout
                                     coordinates="pdf" in options.formats or bool(options.worksheet))
         groups = [] if options.frames == "none" else group_steps(graph, steps, options.frames)
@@ -144,6 +143,12 @@ class Pictures:
 
     def frame_svgs(self) -> "FrameSvgs":
         return FrameSvgs(self)
+
+    def dot(self, **pinned) -> Drawing:
+        """The picture's DOT (pinned: a frame's state_of, the layout's pins, a worksheet's marks)."""
+        o = self.options
+        return to_dot(self.graph, o.theme, o.rankdir, o.title, self.warned, o.slide, o.transparent,
+                      writer=GridWriter if self.grid else None, **pinned)
 
     @cached_property
     def picture(self):
@@ -263,10 +268,7 @@ def write_pdfs(pictures: Pictures, folder: Path, rendered: Rendered) -> None:
     """Vector PDFs: the DOT of each frame, in that frame's colours with every node and edge
     pinned where the one layout put them, drawn by `neato -n2` (no new layout) in one process."""
     pins = positions(pictures.layout.json)
-    o = pictures.options
-    sources = [pictures.to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide,
-                               o.transparent, state_of=lambda part, i=f.index: pictures.line.state(part, i),
-                               pins=pins).source
+    sources = [pictures.dot(state_of=lambda part, i=f.index: pictures.line.state(part, i), pins=pins).source
                for f in [pictures.final] + pictures.frames]
     pdfs = layout.render_positioned(sources, "pdf")
     rendered.files.append(write_bytes(folder / "graph.pdf", pdfs[0]))
@@ -285,10 +287,9 @@ def write_worksheet(pictures: Pictures, scene: Scene, folder: Path, rendered: Re
     marks; answers.txt: the list. The one layout, pinned: the boxes are where the numbers are."""
     order = blank_order(pictures, scene, WORKSHEET_KINDS[pictures.options.worksheet])
     marks = {part: f"({k})" for k, part in enumerate(order, start=1)}
-    o, pins = pictures.options, positions(pictures.layout.json)
+    pins = positions(pictures.layout.json)
     for name, blank in (("worksheet", True), ("key", False)):
-        source = pictures.to_dot(pictures.graph, o.theme, o.rankdir, o.title, pictures.warned, o.slide,
-                                 o.transparent, pins=pins, marks=marks, blank=blank).source
+        source = pictures.dot(pins=pins, marks=marks, blank=blank).source
         for fmt in ("svg", "pdf"):
             rendered.files.append(write_bytes(folder / f"{name}.{fmt}", layout.render_positioned([source], fmt)[0]))
     rendered.files.append(write_text(folder / "answers.txt", answer_lines(pictures, marks)))

@@ -21,7 +21,7 @@ import numpy as np
 from ..graph import CONST, derivative, has_gradient, is_data
 from ..numfmt import fmt_number
 from ..ops import OPS
-from .dot import THEMES, DotWriter, Drawing, font
+from .dot import DotWriter, Drawing, font
 
 GRID_MAX_SIDE = 16          # rows or columns of one map
 GRID_MAX_CELLS = 256        # numbers in a node's value
@@ -205,12 +205,3 @@ def cell_width(value, grad) -> int:
                                                           if grad is not None else [])
     longest = max(len(fmt_number(x)) for a in numbers for x in a)
     return round(max(2, longest) * CHAR_WIDTH + 4)
-
-
-def to_grid_dot(graph, theme: str = "light", rankdir: str = "LR", title: str | None = None,
-                warned=frozenset(), slide: bool = False, transparent: bool = False,
-                state_of=None, pins: dict[str, str] | None = None, marks: dict[str, str] | None = None,
-                blank: bool = False) -> Drawing:
-    """to_dot's drawing in the grid view (the same arguments)."""
-    return GridWriter(graph, THEMES[theme], rankdir, title, set(warned), slide, transparent,
-                      state_of, pins, marks, blank).write()
