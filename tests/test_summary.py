@@ -232,6 +232,8 @@ def test_summaries_handle_networks_too_big_to_run():
     ({"input_shape": [1, 8, 8], "layer": [conv(2, 3), {"type": "dropout"}]}, "dropout acts on rows of neurons"),
     ({"input_shape": [5], "layer": [{"type": "maxpool"}]}, "maxpool slides over images, but its input X is a row of 5"),
     ({"input_shape": [5], "data_": 1, "layer": [dense(2)]}, "key data_: unknown key"),
+    ({"input_shape": [4], "layer": [{"type": "linear", "shape": [4, 3], "units": 5}]}, "says 5 but shape says 3"),
+    ({"input_shape": [3, 2], "layer": [{"type": "rnn", "W": [[1.0], [2.0]]}]}, "give R1 too"),
 ])
 def test_every_mistake_in_a_data_less_spec_is_one_error_line(doc, words):
     with pytest.raises(UserError) as info:

@@ -15,12 +15,12 @@ from typing import Callable
 
 from ..errors import TITLE_LIMIT, display_text
 from ..numfmt import shape_text
-from .cells import CELLS
-from .checks import Place, brief, check_keys, choice, matrix, need, number, two_d, whole
+from .cells import CELLS, REVERSE
+from .checks import Place, check_keys, choice, matrix, need, number, two_d, whole
 from .conv_spec import SPATIAL, dense_input, input_shape, neuron_layer_input, spatial_fields
 from .ops import ACTIVATIONS, LAYERS
-from .recurrent_spec import KEYS as RECURRENT_KEYS, flag
-from .spec import LAYER_TYPES, LINEAR_KEYS, Layer, parse_spec, read_toml
+from .recurrent_spec import KEYS as RECURRENT_KEYS, flag, given_weights
+from .spec import LAYER_TYPES, LINEAR_KEYS, Layer, declared_shape, parse_spec, read_toml
 
 
 @dataclass(frozen=True)
@@ -231,10 +231,10 @@ def sized_layer(table, kind, position, k, shape, current, place) -> Layer:
     elif (kind in LAYERS or kind == "softmax") and image:
         neuron_layer_input(shape, kind, current, place)
     if kind == "linear":
-        units, bias = linear_sizes(table, k, shape[-1], place)
+        units, bias = linear_sizes(table, k, shape[-1], current, place)
         return Layer(kind, position, k, units, bias=bias, in_shape=shape)
     if kind in CELLS:
-        return recurrent_layer(table, kind, position, k, shape, place)
+        return recurrent_layer(table, kind, position, k, shape, current, place)
     width = math.prod(shape) if image else shape[-1]
     if kind in ACTIVATIONS:
         check_keys(table, ("type", *dict(ACTIVATIONS[kind].options)), place)
@@ -246,17 +246,14 @@ def sized_layer(table, kind, position, k, shape, current, place) -> Layer:
     return Layer(kind, position, k, width, options=(("shared", shared),), in_shape=shape)
 
 
-def linear_sizes(table, k, fan_in, place) -> tuple[int, bool]:
+def linear_sizes(table, k, fan_in, current, place) -> tuple[int, bool]:
     """units (from W, shape or units) and whether there is a bias; no weights are made."""
     check_keys(table, LINEAR_KEYS, place)
     if "W" in table:
         W = two_d(table["W"], place, "W", hint="a column of weights is [[0.5], [1]]")
         rows, units = W.shape
     elif "shape" in table:
-        shape = table["shape"]
-        if not (isinstance(shape, list) and len(shape) == 2):
-            raise place.error("shape", f"must be [rows, columns] of W{k}, got {brief(shape)}")
-        rows, units = (whole(v, place, "shape", 1) for v in shape)
+        rows, units = declared_shape(table, k, fan_in, current, 1, place)
     else:
         rows, units = fan_in, whole(need(table, "units", place, f"the width of W{k}: units = …"), place, "units", 1)
     if rows != fan_in:
@@ -267,12 +264,13 @@ def linear_sizes(table, k, fan_in, place) -> tuple[int, bool]:
     return units, "b" in table or table.get("bias", False) is not False
 
 
-def recurrent_layer(table, kind, position, k, shape, place) -> Layer:
+def recurrent_layer(table, kind, position, k, shape, current, place) -> Layer:
     check_keys(table, RECURRENT_KEYS + CELLS[kind].keys, place)
     gates = len(CELLS[kind].gates)
-    if "W" in table:
-        W = two_d(table["W"], place, "W", hint=f"W{k} is in × gates·units")
-        units = W.shape[1] // gates
+    if "W" in table:                # W and R checked together, as a run checks them
+        directions = ("", REVERSE) if flag(table, "bidirectional", place) else ("",)
+        weights = given_weights(table, kind, k, directions, shape[-1], current, 1, gates, place)
+        units = weights[f"W{k}"].shape[1] // gates
     else:
         units = whole(need(table, "units", place, f"the number of units of layer {k}: units = …"),
                       place, "units", 1)
