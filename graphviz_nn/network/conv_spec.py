@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..numfmt import shape_text
-from ..ops.conv import ROWS, Conv, Pool, checked_stride, conv_shape, pool_shape
+from ..ops.conv import ROWS, Conv, Pool, conv_parameters, conv_shape, pool_parameters, pool_shape
 from .checks import (INITS, MAX_ENTRIES, Place, bias_vector, brief, check_keys, choice, count_text, fill,
                      init_options, need, nested, over_budget, whole)
 
@@ -138,20 +138,16 @@ def geometry_value(table, key, default, place, check) -> int:
         raise place.error(key, str(exc)) from None
 
 
-def non_negative(padding: int) -> int:
-    if padding < 0:
-        raise ValueError(f"a padding of {padding} is negative: the padding is at least 0 (rings of zeros)")
-    return padding
-
-
 def conv_geometry(table, place) -> Conv:
-    stride = geometry_value(table, "stride", 1, place, lambda s: checked_stride(s, "kernel"))
-    return Conv(stride, geometry_value(table, "padding", 0, place, non_negative))
+    """stride and padding, checked as conv2d(…, stride=, padding=) checks them in a formula."""
+    stride = geometry_value(table, "stride", 1, place, lambda s: conv_parameters(stride=s).stride)
+    return Conv(stride, geometry_value(table, "padding", 0, place, lambda p: conv_parameters(padding=p).padding))
 
 
 def pool_geometry(table, place) -> Pool:
     size = geometry_value(table, "size", 2, place, lambda s: whole(s, place, "size", 1))
-    return Pool(size, geometry_value(table, "stride", size, place, lambda s: checked_stride(s, "window")))
+    return Pool(size, geometry_value(table, "stride", size, place,
+                                     lambda s: pool_parameters(size=size, stride=s).stride))
 
 
 def kernel_sizes(table, k, channels, place) -> tuple[int, int, int, int]:
