@@ -58,10 +58,14 @@ def conv_backward_caption(graph: Graph, step: Step, out) -> str:
             f"window read, the full convolution of d with the flipped kernel = {fmt_value(step.grads[0])}")
 
 
-def pool_forward_caption(graph: Graph, step: Step, out) -> str:
+def pool_of(graph: Graph, step: Step) -> tuple[str, str, int, int]:
+    """A pool step's gate, its input, and its window's size and stride."""
     n = step.gate
-    x = graph.args[n][0]
-    size, stride = pool_p(graph[n]["p"])
+    return (n, graph.args[n][0], *pool_p(graph[n]["p"]))
+
+
+def pool_forward_caption(graph: Graph, step: Step, out) -> str:
+    n, x, size, stride = pool_of(graph, step)
     what = "the largest entry" if graph[n]["op"] == "maxpool" else "the mean"
     rows, cols = np.shape(step.inputs[0])[-2:]
     partial = ", a partial window at the edge dropped" if (rows - size) % stride or (cols - size) % stride else ""
@@ -70,9 +74,7 @@ def pool_forward_caption(graph: Graph, step: Step, out) -> str:
 
 
 def pool_backward_caption(graph: Graph, step: Step, out) -> str:
-    n = step.gate
-    x = graph.args[n][0]
-    size, stride = pool_p(graph[n]["p"])
+    n, x, size, stride = pool_of(graph, step)
     overlap = "; overlapping windows add" if stride < size else ""
     if graph[n]["op"] == "maxpool":
         rule = ("max pool routes: each window's d goes to the cell holding its maximum (the first, on a tie), "
