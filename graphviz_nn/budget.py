@@ -141,8 +141,7 @@ def elementwise_cost(layer, rows: int) -> LayerCost:
 
 def conv_cost(layer, rows: int) -> LayerCost:
     """The op's multiply-adds (Op.work: output cells × C·kh·kw), three times for the two VJPs."""
-    kernel = (layer.option("filters"), layer.in_shape[0], *layer.option("kernel"))
-    work = OPS["conv2d"].work([(rows, *layer.in_shape), kernel], layer.p)
+    work = OPS["conv2d"].work([(rows, *layer.in_shape), layer.kernel_shape], layer.p)
     return LayerCost(0, BACKWARD_FACTOR * work + (2 * rows * layer.width if layer.bias else 0))
 
 

@@ -146,8 +146,7 @@ def layer_note(layer) -> str:
     if layer.type == "prelu" and layer.option("shared"):
         return " (one α shared by the layer)"
     if layer.type == "conv2d":
-        kernel = (layer.option("filters"), layer.in_shape[0], *layer.option("kernel"))
-        return f" (K{layer.index} {shape_text(kernel)}: {shape_text(layer.in_shape)} → {shape_text(layer.shape)})"
+        return f" (K{layer.index} {shape_text(layer.kernel_shape)}: {shape_text(layer.in_shape)} → {shape_text(layer.shape)})"
     if layer.type in ("maxpool", "avgpool", "flatten"):
         return f" ({shape_text(layer.in_shape)} → {shape_text(layer.shape)})"
     return ""

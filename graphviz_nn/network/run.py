@@ -150,7 +150,7 @@ def run_network(spec: NetworkSpec, view: str = "layers", draw: str | frozenset =
 def numbers_per_pass(spec: NetworkSpec) -> int:
     """What one pass keeps: ŷ, ∂L/∂X, each parameter's gradient and new value, its masks."""
     params = sum(value.size for value in spec.params.values())
-    rows = max(len(spec.rows(step)) for step in (1, 2))
+    rows = budget.pass_rows(spec)
     masks = sum(layer.width for layer in spec.layers if layer.data)
     return rows * (spec.features + spec.layers[-1].width + masks) + 2 * params
 

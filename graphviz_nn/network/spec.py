@@ -11,9 +11,8 @@ from ..errors import TITLE_LIMIT, BudgetError, UserError, display_text
 from ..numfmt import shape_text
 from ..reading import read_text
 from .cells import CELLS, RECURRENT, param_names
-from .checks import (INIT_KEYS, INITS, MAX_ENTRIES, Place, bias_vector, brief, check_keys, choice,  # noqa: F401
-                     count_text, entry, fill, finite, init_options, matrix, need, nested, number, over_budget,
-                     two_d, whole)
+from .checks import (INITS, MAX_ENTRIES, Place, bias_vector, brief, check_keys, choice, count_text, fill,
+                     init_options, matrix, need, nested, number, over_budget, two_d, whole)
 from .conv_spec import (SPATIAL, as_batch, dense_input, input_shape, layer_p, neuron_layer_input,
                         parse_spatial, reads_images)
 from .recurrent_spec import check_sequence, parse_recurrent, step_numbers
@@ -91,6 +90,11 @@ class Layer:
         if self.type == "conv2d":
             return [f"K{self.index}"] + ([f"b{self.index}"] if self.bias else [])
         return [f"{prefix}{self.index}" for prefix in LAYERS[self.type].params] if self.type in LAYERS else []
+
+    @property
+    def kernel_shape(self) -> tuple[int, int, int, int]:
+        """A conv2d layer's Kk: F×C×kh×kw."""
+        return (self.option("filters"), self.in_shape[0], *self.option("kernel"))
 
     @property
     def data(self) -> str | None:
