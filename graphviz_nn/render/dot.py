@@ -166,6 +166,21 @@ class Drawing:
         """A neuron-view weight's value after the update, under its weight line."""
         return f"y{self.edge_index[edge]}"
 
+    def cell_part(self, cell) -> str | None:
+        """The grid view: the part id of a steps.Cell (node, index, grad), or None where that
+        number is not a cell."""
+        grid = self.grids.get(cell.node)
+        if grid is None or (cell.grad and not grid.grad):
+            return None
+        return grid.cell_id(cell.index, cell.grad)
+
+    def node_cells(self, node: str, grad: bool) -> list[str]:
+        """Every cell of a node's value (or gradient) grid; none when it is not drawn as a grid."""
+        grid = self.grids.get(node)
+        if grid is None or (grad and not grid.grad):
+            return []
+        return grid.cell_ids(grad)
+
 
 class DotWriter:
     """Writes the DOT of a graph. By default in its finished colours, for the one layout; given

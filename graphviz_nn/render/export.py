@@ -18,7 +18,6 @@ from ..numfmt import fmt_number, fmt_value
 from ..ops import OPS
 from . import layout
 from .files import staged_folder
-from .grid import GridWriter
 from .latex import latex_escape
 from .dot import DEFAULT_MAX_DRAWN, THEMES, Drawing, rank_spans, to_dot
 from .frames import Frame, css_rules, frame_css, group_steps, part_classes, timeline
@@ -65,6 +64,12 @@ class Scene:
     summary: str = ""
     label: str = ""             # which pass of a run this is, for the player's step slider
     grid: bool = False          # the grid view: matrices as number grids (render/grid.py)
+
+
+def grid_writer() -> type:
+    """The grid view's writer (grid.py), imported only when a grid is drawn."""
+    from .grid import GridWriter
+    return GridWriter
 
 
 def render(scene: Scene, target: Path, options: RenderOptions) -> Rendered:
@@ -148,7 +153,7 @@ class Pictures:
         """The picture's DOT (pinned: a frame's state_of, the layout's pins, a worksheet's marks)."""
         o = self.options
         return to_dot(self.graph, o.theme, o.rankdir, o.title, self.warned, o.slide, o.transparent,
-                      writer=GridWriter if self.grid else None, **pinned)
+                      writer=grid_writer() if self.grid else None, **pinned)
 
     @cached_property
     def picture(self):

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from ..graph import Graph, has_gradient
 from ..steps import BACKWARD, FORWARD, UPDATE, Step
 from .dot import ACTIVE, HIDDEN, KNOWN, PENDING, Drawing, Part, Theme, changes
-from .grid import cell_part, node_cells
 
 PER_GATE_LIMIT = 80               # above this many steps, frames group by topological level
 MAX_FRAMES = 120                  # and levels merge until a GIF has at most about this many
@@ -141,17 +140,17 @@ def step_parts(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tup
         active += [p for p in news if p in drawing.parts]
     if drawing.grids:                 # a grid's numbers appear all at once, where an edge's would
         if step.phase == FORWARD and step.kind in ("inputs", "gate"):
-            active += [c for n in step.nodes for c in node_cells(drawing, n, False)]
+            active += [c for n in step.nodes for c in drawing.node_cells(n, False)]
         elif step.kind in ("seed", "copy") and step.gate:
-            active += node_cells(drawing, step.gate, True)
+            active += drawing.node_cells(step.gate, True)
     return known, active
 
 
 def window_parts(drawing: Drawing, step: Step) -> tuple[list[str], list[str]]:
     """A window step (explain/windows.py): the cells it writes become known, the cells it reads
     and writes and its gate are highlighted."""
-    reads = [cell_part(drawing, c) for c in step.cells.reads]
-    writes = [cell_part(drawing, c) for c in step.cells.writes]
+    reads = [drawing.cell_part(c) for c in step.cells.reads]
+    writes = [drawing.cell_part(c) for c in step.cells.writes]
     known = [p for p in writes if p]
     return known, [p for p in reads if p] + known + [drawing.node_ids[step.gate]]
 
@@ -163,7 +162,7 @@ def settle(graph: Graph, drawing: Drawing, waiting: dict, n: str) -> list[str]:
     if waiting[n] != 0 or len(graph.users[n]) != 1:     # fan-out: the copy step shows it
         return []
     total = drawing.sum_id(n)
-    return ([total] if total in drawing.parts else []) + node_cells(drawing, n, True)
+    return ([total] if total in drawing.parts else []) + drawing.node_cells(n, True)
 
 
 def combine_captions(phase: str, captions: list[str]) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from ..graph import CONST, derivative, has_gradient, is_data
 from ..numfmt import fmt_number
 from ..ops import OPS
-from .dot import DotWriter, Drawing, font
+from .dot import DotWriter, font
 
 GRID_MAX_SIDE = 16          # rows or columns of one map
 GRID_MAX_CELLS = 256        # numbers in a node's value
@@ -60,22 +60,6 @@ class Grid:
     def whole_id(self, grad: bool = False) -> str:
         """The whole grid, as a worksheet numbers it: x<i> or d<i>."""
         return f"{'d' if grad else 'x'}{self.index}"
-
-
-def cell_part(drawing: Drawing, cell) -> str | None:
-    """The part id of a steps.Cell (node, index, grad), or None where that number is not a cell."""
-    grid = drawing.grids.get(cell.node)
-    if grid is None or (cell.grad and not grid.grad):
-        return None
-    return grid.cell_id(cell.index, cell.grad)
-
-
-def node_cells(drawing: Drawing, node: str, grad: bool) -> list[str]:
-    """Every cell of a node's value (or gradient) grid; none when it is not drawn as a grid."""
-    grid = drawing.grids.get(node)
-    if grid is None or (grad and not grid.grad):
-        return []
-    return grid.cell_ids(grad)
 
 
 def has_grids(graph) -> bool:
