@@ -111,8 +111,9 @@ def timeline(graph: Graph, drawing: Drawing, steps: list[Step], captions,
 
 
 def apply_step(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tuple[list[str], list[str]]:
-    """The parts a step makes known, and the parts it highlights (only parts the drawing has: in
-    the grid view an edge out of a grid node carries no numbers)."""
+    """The parts a step makes known, and the parts it highlights: only those the drawing has (a
+    variable without a sum, a weight that was not updated, a grid node's out-edge carrying no
+    numbers, a number that is not a cell), filtered here once."""
     if step.cells is not None:
         known, active = window_parts(drawing, step)
     else:
@@ -133,11 +134,10 @@ def step_parts(graph: Graph, drawing: Drawing, waiting: dict, step: Step) -> tup
         active.append(label((graph.output, None, 0)))
     if step.gate:
         active.append(drawing.node_ids[step.gate])
-    if step.kind in ("seed", "copy") and step.gate and drawing.sum_id(step.gate) in drawing.parts:
+    if step.kind in ("seed", "copy") and step.gate:
         known.append(drawing.sum_id(step.gate))
     if step.phase == UPDATE:          # the parameter's new value appears in its box, or under a weight
-        news = [drawing.after_id(n) for n in step.nodes] + [drawing.weight_after_id(e) for e in step.edges]
-        active += [p for p in news if p in drawing.parts]
+        active += [drawing.after_id(n) for n in step.nodes] + [drawing.weight_after_id(e) for e in step.edges]
     if drawing.grids:                 # a grid's numbers appear all at once, where an edge's would
         if step.phase == FORWARD and step.kind in ("inputs", "gate"):
             active += [c for n in step.nodes for c in drawing.node_cells(n, False)]
@@ -151,8 +151,7 @@ def window_parts(drawing: Drawing, step: Step) -> tuple[list[str], list[str]]:
     and writes and its gate are highlighted."""
     reads = [drawing.cell_part(c) for c in step.cells.reads]
     writes = [drawing.cell_part(c) for c in step.cells.writes]
-    known = [p for p in writes if p]
-    return known, [p for p in reads if p] + known + [drawing.node_ids[step.gate]]
+    return writes, reads + writes + [drawing.node_ids[step.gate]]
 
 
 def settle(graph: Graph, drawing: Drawing, waiting: dict, n: str) -> list[str]:
@@ -161,8 +160,7 @@ def settle(graph: Graph, drawing: Drawing, waiting: dict, n: str) -> list[str]:
     waiting[n] -= 1
     if waiting[n] != 0 or len(graph.users[n]) != 1:     # fan-out: the copy step shows it
         return []
-    total = drawing.sum_id(n)
-    return ([total] if total in drawing.parts else []) + drawing.node_cells(n, True)
+    return [drawing.sum_id(n)] + drawing.node_cells(n, True)
 
 
 def combine_captions(phase: str, captions: list[str]) -> str:
